@@ -1,0 +1,46 @@
+"""recordio: TFRecord files without TensorFlow.
+
+Exact TF framing, masked CRC32C checked on every read, NONE/GZIP/ZLIB, atomic writes, typed
+errors that name the file, record and byte offset, and tf.train.Example encoding without
+TensorFlow or the protobuf library.
+"""
+
+from recordio._backend import BACKEND
+from recordio.compression import Compression
+from recordio.errors import (
+    CompressedStreamError,
+    CompressionError,
+    CorruptRecordError,
+    RecordIOError,
+    RecordTooLargeError,
+    TrailingDataError,
+    TruncatedRecordError,
+    WriterClosedError,
+)
+from recordio.files import expand_paths, shard_names
+from recordio.reader import DEFAULT_MAX_RECORD_BYTES, Damage, TFRecordReader, read_records
+from recordio.verify import VerifyReport, verify_file
+from recordio.writer import TFRecordWriter, write_records
+
+__all__ = [
+    "BACKEND",
+    "DEFAULT_MAX_RECORD_BYTES",
+    "CompressedStreamError",
+    "Compression",
+    "CompressionError",
+    "CorruptRecordError",
+    "Damage",
+    "RecordIOError",
+    "RecordTooLargeError",
+    "TFRecordReader",
+    "TFRecordWriter",
+    "TrailingDataError",
+    "TruncatedRecordError",
+    "VerifyReport",
+    "WriterClosedError",
+    "expand_paths",
+    "read_records",
+    "shard_names",
+    "verify_file",
+    "write_records",
+]

@@ -1,0 +1,3 @@
+from recordio.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""Chooses the framing backend once: the C accelerator when it was built, else pure Python.
+
+Set RECIO_PURE_PYTHON=1 to force the pure-Python backend (tests compare both).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+from recordio import _framing
+
+
+def _load() -> tuple[ModuleType | None, str]:
+    if os.environ.get("RECIO_PURE_PYTHON"):
+        return None, "python (forced by RECIO_PURE_PYTHON)"
+    try:
+        from recordio import _speedups
+    except ImportError:
+        return None, "python"
+    return _speedups, "c (hardware crc)" if _speedups.HARDWARE_CRC else "c (table crc)"
+
+
+_speedups, BACKEND = _load()
+
+if _speedups is not None:
+    scan = _speedups.scan
+    frame = _speedups.frame
+    crc32c = _speedups.crc32c
+    masked_crc32c = _speedups.masked_crc32c
+else:
+    scan = _framing.scan
+    frame = _framing.frame
+    crc32c = _framing.crc32c
+    masked_crc32c = _framing.masked_crc32c
+
+# Large records: google-crc32c runs several CRC streams at once (about 30 GB/s).
+big_crc = getattr(_framing, "_google", None)
+big_crc = big_crc.value if big_crc is not None else None
+
+__all__ = ["BACKEND", "big_crc", "crc32c", "frame", "masked_crc32c", "scan"]

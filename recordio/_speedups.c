@@ -1,0 +1,273 @@
+/* Optional C accelerator for recordio's TFRecord framing.
+ *
+ * Per-record Python work (slicing, unpacking, two CRC calls and the mask arithmetic) costs more
+ * than the CRC itself on small records, so this module does whole batches of records per call:
+ *   crc32c(data, value=0)            CRC-32C (Castagnoli), hardware instruction when the CPU has it
+ *   masked_crc32c(data)              TFRecord's masked CRC
+ *   scan(buf, pos, verify, max_len, max_records, big_crc)
+ *                                    parse complete records from buf[pos:]; see _framing.py for the
+ *                                    pure-Python twin that defines the contract
+ *   frame(records)                   length/CRC framing of a sequence of bytes-like records
+ * The pure-Python module recordio._framing implements the same functions with the same results.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MASK_DELTA 0xa282ead8u
+#define BIG_RECORD 4096
+
+enum { STOP_BATCH = 0, STOP_NEED = 1, STOP_LENGTH_CRC = 2, STOP_DATA_CRC = 3, STOP_TOO_LARGE = 4 };
+
+static uint32_t table[8][256];
+static int have_hw = 0;
+
+static void init_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = table[0][i];
+        for (int t = 1; t < 8; t++) {
+            c = table[0][c & 0xff] ^ (c >> 8);
+            table[t][i] = c;
+        }
+    }
+}
+
+static uint32_t crc_sw(uint32_t crc, const unsigned char *p, size_t n) {
+    crc = ~crc;
+#if !PY_BIG_ENDIAN
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        v ^= crc;
+        crc = table[7][v & 0xff] ^ table[6][(v >> 8) & 0xff] ^ table[5][(v >> 16) & 0xff] ^
+              table[4][(v >> 24) & 0xff] ^ table[3][(v >> 32) & 0xff] ^
+              table[2][(v >> 40) & 0xff] ^ table[1][(v >> 48) & 0xff] ^ table[0][v >> 56];
+        p += 8;
+        n -= 8;
+    }
+#endif
+    while (n--) crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p,
+                                                          size_t n) {
+    uint64_t c = (uint32_t)~crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#define HAVE_HW_CRC 1
+#endif
+
+static inline uint32_t crc32c(uint32_t crc, const unsigned char *p, size_t n) {
+#ifdef HAVE_HW_CRC
+    if (have_hw) return crc_hw(crc, p, n);
+#endif
+    return crc_sw(crc, p, n);
+}
+
+static inline uint32_t mask(uint32_t c) { return ((c >> 15) | (c << 17)) + MASK_DELTA; }
+
+static inline uint64_t le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline void put_le64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline void put_le32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static PyObject *py_crc32c(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    unsigned long value = 0;
+    if (!PyArg_ParseTuple(args, "y*|k:crc32c", &buf, &value)) return NULL;
+    uint32_t c;
+    Py_BEGIN_ALLOW_THREADS c = crc32c((uint32_t)value, buf.buf, (size_t)buf.len);
+    Py_END_ALLOW_THREADS PyBuffer_Release(&buf);
+    return PyLong_FromUnsignedLong(c);
+}
+
+static PyObject *py_masked_crc32c(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    if (!PyArg_ParseTuple(args, "y*:masked_crc32c", &buf)) return NULL;
+    uint32_t c = mask(crc32c(0, buf.buf, (size_t)buf.len));
+    PyBuffer_Release(&buf);
+    return PyLong_FromUnsignedLong(c);
+}
+
+/* Masked CRC of a record's data; large records may go to a faster (multi-stream) callable. */
+static int data_crc(PyObject *record, PyObject *big_crc, uint32_t *out) {
+    Py_ssize_t n = PyBytes_GET_SIZE(record);
+    if (n >= BIG_RECORD && big_crc != Py_None) {
+        PyObject *r = PyObject_CallOneArg(big_crc, record);
+        if (r == NULL) return -1;
+        unsigned long v = PyLong_AsUnsignedLong(r);
+        Py_DECREF(r);
+        if (v == (unsigned long)-1 && PyErr_Occurred()) return -1;
+        *out = mask((uint32_t)v);
+        return 0;
+    }
+    *out = mask(crc32c(0, (const unsigned char *)PyBytes_AS_STRING(record), (size_t)n));
+    return 0;
+}
+
+static PyObject *py_scan(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t pos, max_records;
+    int verify;
+    unsigned long long max_len;
+    PyObject *big_crc;
+    if (!PyArg_ParseTuple(args, "y*npKnO:scan", &buf, &pos, &verify, &max_len, &max_records,
+                          &big_crc))
+        return NULL;
+    const unsigned char *data = buf.buf;
+    Py_ssize_t end = buf.len;
+    PyObject *records = PyList_New(0);
+    if (records == NULL) goto fail;
+    int status = STOP_BATCH;
+    unsigned long long a = 0, b = 0;
+    if (pos < 0 || pos > end) {
+        PyErr_SetString(PyExc_ValueError, "scan: position outside the buffer");
+        goto fail;
+    }
+    while (PyList_GET_SIZE(records) < max_records) {
+        if (end - pos < 12) {
+            status = STOP_NEED;
+            a = 0;
+            break;
+        }
+        const unsigned char *h = data + pos;
+        uint64_t len = le64(h);
+        if (verify) {
+            uint32_t stored = le32(h + 8), computed = mask(crc32c(0, h, 8));
+            if (stored != computed) {
+                status = STOP_LENGTH_CRC;
+                a = stored;
+                b = computed;
+                break;
+            }
+        }
+        if (len > max_len) {
+            status = STOP_TOO_LARGE;
+            a = len;
+            break;
+        }
+        unsigned long long total = 16ull + len;
+        if ((unsigned long long)(end - pos) < total) {
+            status = STOP_NEED;
+            a = total;
+            break;
+        }
+        PyObject *record = PyBytes_FromStringAndSize((const char *)h + 12, (Py_ssize_t)len);
+        if (record == NULL) goto fail;
+        if (verify) {
+            uint32_t stored = le32(h + 12 + len), computed;
+            if (data_crc(record, big_crc, &computed) < 0) {
+                Py_DECREF(record);
+                goto fail;
+            }
+            if (stored != computed) {
+                Py_DECREF(record);
+                status = STOP_DATA_CRC;
+                a = stored;
+                b = computed;
+                break;
+            }
+        }
+        int rc = PyList_Append(records, record);
+        Py_DECREF(record);
+        if (rc < 0) goto fail;
+        pos += (Py_ssize_t)total;
+    }
+    PyBuffer_Release(&buf);
+    return Py_BuildValue("(NniKK)", records, pos, status, a, b);
+fail:
+    Py_XDECREF(records);
+    PyBuffer_Release(&buf);
+    return NULL;
+}
+
+static PyObject *py_frame(PyObject *self, PyObject *arg) {
+    PyObject *seq = PySequence_Fast(arg, "frame() takes a sequence of bytes-like records");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_buffer *views = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
+    if (views == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t got = 0, total = 0;
+    PyObject *out = NULL;
+    for (; got < n; got++) {
+        if (PyObject_GetBuffer(items[got], &views[got], PyBUF_SIMPLE) < 0) {
+            PyErr_Format(PyExc_TypeError, "record %zd is %.100s, not bytes-like", got,
+                         Py_TYPE(items[got])->tp_name);
+            goto done;
+        }
+        total += 16 + views[got].len;
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) goto done;
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        size_t len = (size_t)views[i].len;
+        put_le64(p, (uint64_t)len);
+        put_le32(p + 8, mask(crc32c(0, p, 8)));
+        memcpy(p + 12, views[i].buf, len);
+        put_le32(p + 12 + len, mask(crc32c(0, p + 12, len)));
+        p += 16 + len;
+    }
+done:
+    for (Py_ssize_t i = 0; i < got; i++) PyBuffer_Release(&views[i]);
+    PyMem_Free(views);
+    Py_DECREF(seq);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"crc32c", py_crc32c, METH_VARARGS, "CRC-32C of a bytes-like object, continuing from value."},
+    {"masked_crc32c", py_masked_crc32c, METH_VARARGS, "TFRecord's masked CRC-32C."},
+    {"scan", py_scan, METH_VARARGS, "Parse complete framed records from a buffer."},
+    {"frame", py_frame, METH_O, "Frame a sequence of records as TFRecord bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__speedups(void) {
+    init_table();
+#ifdef HAVE_HW_CRC
+    __builtin_cpu_init();
+    have_hw = __builtin_cpu_supports("sse4.2");
+#endif
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    PyModule_AddIntConstant(m, "HARDWARE_CRC", have_hw);
+    return m;
+}

@@ -1,0 +1,150 @@
+"""One exception tree for everything recordio raises.
+
+Every error carries where it happened (file, record index, byte offset in the record stream and,
+for compressed files, roughly where in the compressed file) so that a user can find the damage
+with a hex editor and a tool can report it without parsing the message.
+"""
+
+from __future__ import annotations
+
+
+class RecordIOError(Exception):
+    """Base of every recordio error; `str()` is one line: where, what, what to do."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        path: str | None = None,
+        index: int | None = None,
+        offset: int | None = None,
+        compressed_offset: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.detail = detail
+        self.path = path
+        self.index = index
+        self.offset = offset
+        self.compressed_offset = compressed_offset
+        self.hint = hint
+        super().__init__(detail)
+
+    @property
+    def kind(self) -> str:
+        """A short stable name of what failed, for JSON reports."""
+        return "error"
+
+    def where(self) -> str:
+        parts = []
+        if self.index is not None:
+            parts.append(f"record {self.index}")
+        if self.offset is not None:
+            stream = " of the uncompressed stream" if self.compressed_offset is not None else ""
+            parts.append(f"at byte {self.offset}{stream}")
+        if self.compressed_offset is not None:
+            parts.append(f"(compressed byte ~{self.compressed_offset})")
+        return " ".join(parts)
+
+    def __str__(self) -> str:
+        head = self.path or "<stream>"
+        where = self.where()
+        text = f"{head}: {where}: {self.detail}" if where else f"{head}: {self.detail}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class CorruptRecordError(RecordIOError):
+    """A checksum did not match: the bytes on disk are not the bytes that were written."""
+
+    def __init__(self, detail: str, *, part: str, stored: int, computed: int, **where) -> None:
+        self.part = part
+        self.stored = stored
+        self.computed = computed
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return f"corrupt_{self.part}"
+
+
+class TruncatedRecordError(RecordIOError):
+    """The file ends inside a record (header, data or footer)."""
+
+    def __init__(self, detail: str, *, part: str, have: int, need: int, **where) -> None:
+        self.part = part
+        self.have = have
+        self.need = need
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return f"truncated_{self.part}"
+
+
+class RecordTooLargeError(RecordIOError):
+    """A length field claims more than the limit or more than the file holds (often a forgery)."""
+
+    def __init__(self, detail: str, *, claimed: int, limit: int, **where) -> None:
+        self.claimed = claimed
+        self.limit = limit
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return "too_large"
+
+
+class CompressedStreamError(RecordIOError):
+    """The GZIP/ZLIB stream is damaged, or ends without its end marker and trailer."""
+
+    def __init__(self, detail: str, *, codec: str, **where) -> None:
+        self.codec = codec
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return "compressed_stream"
+
+
+class TrailingDataError(RecordIOError):
+    """Bytes follow the end of a ZLIB stream (TensorFlow drops them silently)."""
+
+    @property
+    def kind(self) -> str:
+        return "trailing_data"
+
+
+class CompressionError(RecordIOError, ValueError):
+    """An unknown compression name, or a file whose bytes contradict the compression given."""
+
+    @property
+    def kind(self) -> str:
+        return "compression"
+
+
+class WriterClosedError(RecordIOError):
+    """write() or flush() after close()."""
+
+    @property
+    def kind(self) -> str:
+        return "writer_closed"
+
+
+class ExampleDecodeError(RecordIOError):
+    """A record is not a valid serialized tf.train.Example or tf.train.SequenceExample.
+
+    `position` is the byte offset inside the serialized message; `path`/`index`/`offset` stay free
+    for a caller that knows which file and record the bytes came from.
+    """
+
+    def __init__(self, detail: str, *, position: int | None = None, **where) -> None:
+        self.position = position
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return "bad_example"
+
+    def __str__(self) -> str:
+        if self.path is None and self.index is None and self.offset is None:
+            return f"{self.detail}; {self.hint}" if self.hint else self.detail
+        return super().__str__()

@@ -1,0 +1,54 @@
+"""Turning command-line file arguments into files, and naming shards."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from recordio.errors import RecordIOError
+
+
+def expand_paths(patterns: list[str]) -> list[str]:
+    """Expand globs (and folders, to the files inside them) in order; '-' passes through.
+
+    A pattern that matches nothing is an error: a typo must not look like an empty data set.
+    """
+    paths: list[str] = []
+    for pattern in patterns:
+        if pattern == "-":
+            paths.append(pattern)
+            continue
+        if os.path.isdir(pattern):
+            inside = sorted(
+                os.path.join(pattern, name)
+                for name in os.listdir(pattern)
+                if not name.startswith(".") and os.path.isfile(os.path.join(pattern, name))
+            )
+            if not inside:
+                raise RecordIOError("folder holds no files", path=pattern)
+            paths.extend(inside)
+            continue
+        if glob.has_magic(pattern):
+            matched = sorted(glob.glob(pattern))
+            if not matched:
+                raise RecordIOError(
+                    "no file matches this pattern", path=pattern, hint="check the path and quoting"
+                )
+            paths.extend(matched)
+            continue
+        if not os.path.exists(pattern):
+            raise RecordIOError("no such file", path=pattern)
+        paths.append(pattern)
+    return paths
+
+
+def shard_names(path: str, shards: int) -> list[str]:
+    """`out.tfrecord` with 3 shards -> out.tfrecord-00000-of-00003, ... (TF/Beam's convention)."""
+    if shards < 1:
+        raise RecordIOError(f"shards must be at least 1, got {shards}")
+    if shards == 1:
+        return [path]
+    return [f"{path}-{i:05d}-of-{shards:05d}" for i in range(shards)]
+
+
+__all__ = ["expand_paths", "shard_names"]

@@ -1,0 +1,458 @@
+"""TFRecordReader: every record of a TFRecord file, checked, in bounded memory.
+
+Records are parsed in batches (by the C accelerator when built) from large chunks, which is what
+makes a Python reader keep up with TensorFlow's C++ one. Both CRCs are checked by default.
+Strict mode (the default) reports the truncations TensorFlow is silent about; `strict=False` reads
+exactly what TF would.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from recordio import _backend
+from recordio._framing import (
+    FOOTER,
+    HEADER,
+    STOP_BATCH,
+    STOP_DATA_CRC,
+    STOP_LENGTH_CRC,
+    STOP_NEED,
+    STOP_TOO_LARGE,
+    mask,
+)
+from recordio._source import CHUNK, PlainSource, open_source
+from recordio.compression import ZLIB_ERRORS, Compression, decompressor, detect, looks_like_tfrecord
+from recordio.errors import (
+    CompressionError,
+    CorruptRecordError,
+    RecordIOError,
+    RecordTooLargeError,
+    TruncatedRecordError,
+)
+
+DEFAULT_MAX_RECORD_BYTES = 256 << 20
+LARGE_RECORD = 1 << 20
+PathOrFile = str | os.PathLike[str] | BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """A damaged region found while salvaging: where it starts and ends in the record stream."""
+
+    index: int
+    offset: int
+    end: int | None
+    kind: str
+    message: str
+
+
+def _name_of(source: PathOrFile) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", "<stream>"))
+
+
+class TFRecordReader:
+    """Iterate over the records of one TFRecord file.
+
+    Args:
+        source: a path, or a binary file object (e.g. `sys.stdin.buffer`).
+        compression: NONE/GZIP/ZLIB in any spelling TF accepts, or None to detect it.
+        verify: check the length and data CRC of every record (on by default).
+        strict: report a partial header at the end, a compressed stream without its trailer and
+            data after a ZLIB stream, which TF ignores; False reads what TF reads.
+        max_record_bytes: refuse records claiming more than this (a forged length field).
+        start_offset: start at this offset of the (uncompressed) record stream, e.g. a saved
+            `reader.offset`; it must be the start of a record.
+        on_damage: None to raise at the first problem; a callable to salvage instead: it gets a
+            `Damage` for each damaged region and reading carries on at the next intact record.
+    """
+
+    def __init__(
+        self,
+        source: PathOrFile,
+        compression: Any = None,
+        *,
+        verify: bool = True,
+        strict: bool = True,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        start_offset: int = 0,
+        on_damage: Callable[[Damage], None] | None = None,
+    ) -> None:
+        if max_record_bytes < 0:
+            raise ValueError("max_record_bytes must be >= 0")
+        if start_offset < 0:
+            raise ValueError("start_offset must be >= 0")
+        self.path = _name_of(source)
+        self.verify = verify
+        self.strict = strict
+        self.max_record_bytes = max_record_bytes
+        self._on_damage = on_damage
+        requested = Compression.parse(compression)
+        if isinstance(source, (str, os.PathLike)):
+            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
+            self._owns_file = True
+        else:
+            self._file = source
+            self._owns_file = False
+        try:
+            head = self._file.read(HEADER)
+            self.compression = self._resolve(requested, head)
+        except BaseException:
+            self.close()
+            raise
+        self._source = open_source(
+            self._file, self.compression, path=self.path, strict=strict, prefix=head
+        )
+        self._file_size = self._size_of_plain_file()
+        self._seekable_plain = self._file_size is not None
+        self._offset = 0
+        self._index = 0
+        self._started = False
+        self._start_offset = start_offset
+
+    # -- public state -------------------------------------------------------------------
+    @property
+    def offset(self) -> int:
+        """Offset in the record stream of the next record: pass it as `start_offset` to resume."""
+        return self._offset
+
+    @property
+    def index(self) -> int:
+        """How many records this reader has returned (counted from where it started)."""
+        return self._index
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _resolve(self, requested: Compression | None, head: bytes) -> Compression:
+        sniffed = detect(head)
+        if requested is None:
+            return sniffed
+        if requested is Compression.NONE and sniffed is not Compression.NONE:
+            raise CompressionError(
+                f"compression NONE was given but the file looks {sniffed.value}-compressed",
+                path=self.path,
+                offset=0,
+                hint=f"pass compression {sniffed.value} (--compression {sniffed.value.lower()})"
+                " or leave it out to detect it",
+            )
+        if requested is not Compression.NONE and looks_like_tfrecord(head):
+            raise CompressionError(
+                f"compression {requested.value} was given but the file is an uncompressed TFRecord",
+                path=self.path,
+                offset=0,
+                hint="pass compression NONE or leave it out to detect it",
+            )
+        if requested is not Compression.NONE and head:
+            try:  # a wrong codec fails on its header; say so plainly
+                decompressor(requested).decompress(head, 1)
+            except ZLIB_ERRORS:
+                found = "" if sniffed is Compression.NONE else f" (it looks {sniffed.value})"
+                raise CompressionError(
+                    f"compression {requested.value} was given but the file is not"
+                    f" {requested.value}-compressed{found}",
+                    path=self.path,
+                    offset=0,
+                    hint="leave the compression out to detect it",
+                ) from None
+        return requested
+
+    def _size_of_plain_file(self) -> int | None:
+        if self.compression is not Compression.NONE:
+            return None
+        try:
+            if not self._file.seekable():
+                return None
+            return os.fstat(self._file.fileno()).st_size
+        except (OSError, AttributeError, io.UnsupportedOperation):
+            return None
+
+    # -- iteration --------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[bytes]:
+        for batch in self.iter_batches():
+            yield from batch
+
+    def iter_batches(self, max_records: int = 1024) -> Iterator[list[bytes]]:
+        """Records in lists of up to `max_records`: much cheaper per record than `__iter__`."""
+        if self._started:
+            raise RecordIOError("a reader can be iterated only once", path=self.path)
+        self._started = True
+        try:
+            yield from self._batches(max(1, max_records))
+        finally:
+            self.close()
+
+    def _error_where(self, offset: int) -> dict[str, Any]:
+        compressed = self._source.compressed_offset if self._source.compressed else None
+        return {
+            "path": self.path,
+            "index": self._index,
+            "offset": offset,
+            "compressed_offset": compressed,
+        }
+
+    def _skip_to_start(self) -> None:
+        target = self._start_offset
+        if not target:
+            return
+        if isinstance(self._source, PlainSource) and self._seekable_plain:
+            self._file.seek(target)
+            self._source = PlainSource(self._file)
+        else:
+            left = target
+            while left:
+                got = len(self._source.read(min(left, CHUNK)))
+                if not got:
+                    raise RecordIOError(
+                        f"start offset {target} is past the end of the record stream",
+                        path=self.path,
+                    )
+                left -= got
+        self._offset = target
+
+    def _batches(self, max_records: int) -> Iterator[list[bytes]]:
+        self._skip_to_start()
+        scan = _backend.scan
+        big_crc = _backend.big_crc
+        verify = self.verify
+        limit = self.max_record_bytes
+        buf = b""
+        pos = 0
+        base = self._offset  # stream offset of buf[0]
+        read_size = CHUNK
+        while True:
+            before = pos
+            records, pos, status, a, b = scan(buf, pos, verify, limit, max_records, big_crc)
+            if records:
+                self._close_damage(base + before)
+                self._index += len(records)
+                self._offset = base + pos
+                yield records
+            if status == STOP_BATCH:
+                continue
+            if status != STOP_NEED:
+                pos = self._salvage(self._damage_error(status, a, b, base + pos), buf, pos, base)
+                continue
+            need = max(a, HEADER)
+            too_long = self._past_end_of_file(a, base + pos)
+            if too_long is not None:
+                self._fail_or_report(too_long, None)
+                return
+            if a > LARGE_RECORD and isinstance(self._source, PlainSource):
+                record = self._read_large_record(buf, pos, base, a)
+                base, buf, pos = base + pos + a, b"", 0
+                if record is None:
+                    if self._stopped:
+                        return
+                    continue
+                self._close_damage(base - a)
+                self._index += 1
+                self._offset = base
+                read_size = HEADER  # large records tend to come in runs
+                yield [record]
+                continue
+            have = len(buf) - pos
+            pieces = [buf[pos:]] if have else []
+            while have < need:
+                piece = self._source.read(max(read_size, need - have))
+                if not piece:
+                    break
+                pieces.append(piece)
+                have += len(piece)
+            read_size = CHUNK
+            base += pos
+            pos = 0
+            buf = b"".join(pieces) if len(pieces) != 1 else pieces[0]
+            if have >= need:
+                continue
+            if have:
+                self._end_inside_record(have, base, a)
+            self._close_damage(base + have)
+            return
+
+    # -- errors and salvage -----------------------------------------------------------------
+    _stopped = False
+    _open_damage: RecordIOError | None = None
+    _open_damage_index = 0
+
+    def _past_end_of_file(self, need: int, offset: int) -> RecordIOError | None:
+        """A record longer than what is left of a plain file: say so before reading it."""
+        if self._file_size is None or not need:
+            return None
+        left = self._file_size - offset
+        if need <= left:
+            return None
+        part = "footer" if left >= need - FOOTER else "data"
+        return TruncatedRecordError(
+            f"file ends inside a record ({left} of {need} bytes, cut in its {part})",
+            part=part,
+            have=left,
+            need=need,
+            hint="the file was cut short, or the record's length field is forged",
+            **self._error_where(offset),
+        )
+
+    def _damage_error(self, status: int, a: int, b: int, offset: int) -> RecordIOError:
+        where = self._error_where(offset)
+        if status == STOP_LENGTH_CRC:
+            first = offset == 0 and self._index == 0
+            hint = "is this a TFRecord file?" if first else "the length field or its CRC is damaged"
+            return CorruptRecordError(
+                f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
+                part="length_crc",
+                stored=a,
+                computed=b,
+                hint=hint,
+                **where,
+            )
+        if status == STOP_DATA_CRC:
+            return CorruptRecordError(
+                f"data CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
+                part="data_crc",
+                stored=a,
+                computed=b,
+                hint="the record's bytes are damaged",
+                **where,
+            )
+        if status == STOP_TOO_LARGE:
+            return RecordTooLargeError(
+                f"record claims {a} bytes, more than max_record_bytes={self.max_record_bytes}",
+                claimed=a,
+                limit=self.max_record_bytes,
+                hint="raise max_record_bytes (--max-record-bytes) if such records are expected",
+                **where,
+            )
+        raise AssertionError(f"unknown scan status {status}")  # pragma: no cover
+
+    def _fail_or_report(self, error: RecordIOError, end: int | None) -> None:
+        if self._on_damage is None:
+            raise error
+        self._close_damage(error.offset)
+        self._emit(error, end, self._index)
+        self._stopped = True
+
+    def _salvage(self, error: RecordIOError, buf: bytes, pos: int, base: int) -> int:
+        """Report the damage and return where reading carries on, or raise it."""
+        if self._on_damage is None:
+            raise error
+        if isinstance(error, CorruptRecordError) and error.part == "data_crc":
+            # The header checked out, so the record's extent is known: skip exactly it.
+            self._close_damage(base + pos)
+            length = int.from_bytes(buf[pos : pos + 8], "little")
+            end = pos + HEADER + length + FOOTER
+            self._emit(error, base + end, self._index)
+            self._index += 1
+            return end
+        if self._open_damage is None:
+            self._open_damage = error
+            self._open_damage_index = self._index
+        return self._resync(buf, pos + 1)
+
+    def _resync(self, buf: bytes, start: int) -> int:
+        """The next position that may start an intact record (the scan re-checks it)."""
+        scan = _backend.scan
+        limit = self.max_record_bytes
+        for candidate in range(start, len(buf)):
+            records, _, status, a, _ = scan(buf, candidate, True, limit, 1, _backend.big_crc)
+            if records or status == STOP_NEED:
+                return candidate  # a whole record, or a valid header / too few bytes to tell
+        return len(buf)
+
+    def _close_damage(self, end: int | None) -> None:
+        if self._open_damage is not None:
+            self._emit(self._open_damage, end, self._open_damage_index)
+            self._open_damage = None
+
+    def _emit(self, error: RecordIOError, end: int | None, index: int) -> None:
+        assert self._on_damage is not None
+        self._on_damage(
+            Damage(
+                index=index,
+                offset=error.offset if error.offset is not None else -1,
+                end=end,
+                kind=error.kind,
+                message=str(error),
+            )
+        )
+
+    def _end_inside_record(self, have: int, base: int, need: int) -> None:
+        where = self._error_where(base)
+        if need == 0 and have < HEADER:
+            if not self.strict and self._open_damage is None:
+                return  # TF treats a partial header at the end as a clean end
+            error: RecordIOError = TruncatedRecordError(
+                f"file ends inside a record header ({have} of {HEADER} bytes)",
+                part="header",
+                have=have,
+                need=HEADER,
+                hint="the file was cut short; strict=False (--lenient) ignores this as TF does",
+                **where,
+            )
+        else:
+            part = "footer" if have >= need - FOOTER else "data"
+            error = TruncatedRecordError(
+                f"file ends inside a record ({have} of {need} bytes, cut in its {part})",
+                part=part,
+                have=have,
+                need=need,
+                hint="the file was cut short",
+                **where,
+            )
+        self._fail_or_report(error, base + have)
+
+    def _read_large_record(self, buf: bytes, pos: int, base: int, need: int) -> bytes | None:
+        """Read one large record straight from the file: one copy instead of three."""
+        length = need - HEADER - FOOTER
+        have_data = len(buf) - pos - HEADER
+        source = self._source
+        assert isinstance(source, PlainSource)
+        if have_data == 0:
+            data = source.read(length)
+        elif self._seekable_plain:
+            self._file.seek(base + pos + HEADER)
+            self._source = source = PlainSource(self._file)
+            data = source.read(length)
+        else:
+            data = buf[pos + HEADER :] + source.read(length - have_data)
+        footer = source.read(FOOTER)
+        if len(data) < length or len(footer) < FOOTER:
+            self._end_inside_record(HEADER + len(data) + len(footer), base + pos, need)
+            self._stopped = True
+            return None
+        if self.verify:
+            crc = _backend.big_crc or _backend.crc32c
+            computed = mask(crc(data))
+            stored = int.from_bytes(footer, "little")
+            if computed != stored:
+                error = self._damage_error(STOP_DATA_CRC, stored, computed, base + pos)
+                if self._on_damage is None:
+                    raise error
+                self._close_damage(base + pos)
+                self._emit(error, base + pos + need, self._index)
+                self._index += 1
+                return None
+        return data
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def close(self) -> None:
+        if getattr(self, "_owns_file", False) and not self._file.closed:
+            self._file.close()
+
+    def __enter__(self) -> TFRecordReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def read_records(source: PathOrFile, compression: Any = None, **options: Any) -> Iterator[bytes]:
+    """Yield the records of one file; see TFRecordReader for the options."""
+    reader = TFRecordReader(source, compression, **options)
+    yield from reader
+
+
+__all__ = ["DEFAULT_MAX_RECORD_BYTES", "Damage", "TFRecordReader", "read_records"]
