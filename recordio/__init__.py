@@ -11,11 +11,21 @@ from recordio.errors import (
     CompressedStreamError,
     CompressionError,
     CorruptRecordError,
+    ExampleDecodeError,
     RecordIOError,
     RecordTooLargeError,
     TrailingDataError,
     TruncatedRecordError,
     WriterClosedError,
+)
+from recordio.example import (
+    BytesList,
+    FloatList,
+    Int64List,
+    decode_example,
+    decode_sequence_example,
+    encode_example,
+    encode_sequence_example,
 )
 from recordio.files import expand_paths, shard_names
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, Damage, TFRecordReader, read_records
@@ -24,12 +34,16 @@ from recordio.writer import TFRecordWriter, write_records
 
 __all__ = [
     "BACKEND",
-    "DEFAULT_MAX_RECORD_BYTES",
+    "BytesList",
     "CompressedStreamError",
     "Compression",
     "CompressionError",
     "CorruptRecordError",
+    "DEFAULT_MAX_RECORD_BYTES",
     "Damage",
+    "ExampleDecodeError",
+    "FloatList",
+    "Int64List",
     "RecordIOError",
     "RecordTooLargeError",
     "TFRecordReader",
@@ -38,6 +52,10 @@ __all__ = [
     "TruncatedRecordError",
     "VerifyReport",
     "WriterClosedError",
+    "decode_example",
+    "decode_sequence_example",
+    "encode_example",
+    "encode_sequence_example",
     "expand_paths",
     "read_records",
     "shard_names",

@@ -35,16 +35,17 @@ def _np() -> Any:
     return numpy
 
 
-def fail(what: str, problem: str, pos: int) -> ExampleDecodeError:
+def fail(what: str, problem: str, pos: int, note: str = "") -> ExampleDecodeError:
     """Build the one-line error: which message, what is wrong, at which byte."""
-    return ExampleDecodeError(f"malformed {what}: {problem} at byte {pos}", position=pos)
+    tail = f" ({note})" if note else ""
+    return ExampleDecodeError(f"malformed {what}: {problem} at byte {pos}{tail}", position=pos)
 
 
 # --------------------------------------------------------------------------- encoding
 
 
 def varint(value: int) -> bytes:
-    """Unsigned base-128 varint; negative int64 values are written as their 10-byte 2's complement."""
+    """Base-128 varint; a negative int64 is written as its 10-byte two's complement."""
     if 0 <= value < 128:
         return _ONE_BYTE[value]
     if value < 0:
@@ -132,7 +133,7 @@ def read_varint(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
         shift += 7
         if shift >= 70:
             raise fail(what, "varint longer than 10 bytes", start)
-    raise fail(what, f"truncated varint (message ends at byte {end})", start)
+    raise fail(what, "truncated varint", start, f"its message ends at byte {end}")
 
 
 def read_tag(data: bytes, pos: int, end: int, what: str) -> tuple[int, int, int]:
@@ -149,7 +150,7 @@ def read_len(data: bytes, pos: int, end: int, what: str) -> tuple[int, int]:
     n, start = read_varint(data, pos, end, what)
     stop = start + n
     if stop > end:
-        raise fail(what, f"length {n} runs past the end of its message (byte {end})", pos)
+        raise fail(what, f"length {n} runs past the end of its message", pos, f"byte {end}")
     return start, stop
 
 
@@ -169,7 +170,7 @@ def skip_field(
             _, pos = read_varint(data, pos, end, what)
         elif wt == WT_LEN:
             _, pos = read_len(data, pos, end, what)
-        elif wt == WT_I64 or wt == WT_I32:
+        elif wt in (WT_I64, WT_I32):
             stop = pos + (8 if wt == WT_I64 else 4)
             if stop > end:
                 raise fail(what, f"fixed-width field {field} runs past byte {end}", tag_pos)

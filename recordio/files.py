@@ -42,13 +42,25 @@ def expand_paths(patterns: list[str]) -> list[str]:
     return paths
 
 
+_SUFFIXES = (".tfrecord.gz", ".tfrecords.gz", ".tfrecord.zz", ".tfrecord", ".tfrecords", ".gz")
+
+
 def shard_names(path: str, shards: int) -> list[str]:
-    """`out.tfrecord` with 3 shards -> out.tfrecord-00000-of-00003, ... (TF/Beam's convention)."""
+    """Names for `shards` files: `train` -> train-00000-of-00003, ... (TF/Beam's convention).
+
+    A TFRecord suffix stays at the end: `out.tfrecord.gz` -> out-00000-of-00003.tfrecord.gz.
+    One shard keeps the name as given.
+    """
     if shards < 1:
         raise RecordIOError(f"shards must be at least 1, got {shards}")
     if shards == 1:
         return [path]
-    return [f"{path}-{i:05d}-of-{shards:05d}" for i in range(shards)]
+    stem, suffix = path, ""
+    for candidate in _SUFFIXES:
+        if path.endswith(candidate) and len(path) > len(candidate):
+            stem, suffix = path[: -len(candidate)], candidate
+            break
+    return [f"{stem}-{i:05d}-of-{shards:05d}{suffix}" for i in range(shards)]
 
 
 __all__ = ["expand_paths", "shard_names"]
