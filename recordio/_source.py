@@ -25,6 +25,10 @@ class PlainSource:
         self._file = file
         self._prefix = prefix
 
+    def read_pieces(self, n: int) -> list[bytes]:
+        data = self.read(n)
+        return [data] if data else []
+
     def read(self, n: int) -> bytes:
         if self._prefix:
             head, self._prefix = self._prefix[:n], self._prefix[n:]
@@ -90,7 +94,14 @@ class InflateSource:
         return True
 
     def read(self, n: int) -> bytes:
-        """At least one byte and at most max(n, OUT_CHUNK) bytes of the stream; b"" at its end."""
+        """Up to about n bytes of the stream; b"" at its end."""
+        return b"".join(self.read_pieces(n))
+
+    def read_pieces(self, n: int) -> list[bytes]:
+        """Pieces adding up to at least n bytes unless the stream ends; [] at its end.
+
+        The caller joins them once with what it already holds, saving a copy of large records.
+        """
         pieces: list[bytes] = []
         got = 0
         while got < n and not self._done:
@@ -98,7 +109,7 @@ class InflateSource:
             if piece:
                 pieces.append(piece)
                 got += len(piece)
-        return b"".join(pieces)
+        return pieces
 
     def _step(self, limit: int) -> bytes:
         inflater = self._inflater

@@ -1,7 +1,7 @@
 """Compression names, detection from a file's first bytes, and the deflate/inflate backends.
 
 TFRecord compression wraps the whole stream of framed records in one GZIP (RFC 1952) or ZLIB
-(RFC 1950) stream. Inflating uses zlib-ng when installed (about 1.5x stdlib zlib); deflating at the
+(RFC 1950) stream. Inflating uses ISA-L when installed (about 2x stdlib zlib); deflating at the
 default "fast" setting uses ISA-L (5-10x TF's zlib level 6, within a few percent of its size), and an
 explicit zlib level gives TF-equal output size.
 """
@@ -15,10 +15,13 @@ from typing import Any, Protocol
 from recordio._backend import masked_crc32c
 from recordio.errors import CompressionError
 
-try:
-    from zlib_ng import zlib_ng as _inflate_lib
+try:  # ISA-L inflates 1.2-2x faster than zlib-ng here, and 2x stdlib zlib
+    from isal import isal_zlib as _inflate_lib
 except ImportError:  # pragma: no cover - optional accelerator
-    _inflate_lib = zlib  # type: ignore[assignment]
+    try:
+        from zlib_ng import zlib_ng as _inflate_lib
+    except ImportError:
+        _inflate_lib = zlib  # type: ignore[assignment]
 
 try:
     from isal import isal_zlib as _fast_deflate_lib

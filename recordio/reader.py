@@ -258,11 +258,11 @@ class TFRecordReader:
             have = len(buf) - pos
             pieces = [buf[pos:]] if have else []
             while have < need:
-                piece = self._source.read(max(read_size, need - have))
-                if not piece:
+                more = self._source.read_pieces(max(read_size, need - have))
+                if not more:
                     break
-                pieces.append(piece)
-                have += len(piece)
+                pieces.extend(more)
+                have += sum(map(len, more))
             read_size = CHUNK
             base += pos
             pos = 0

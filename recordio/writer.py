@@ -54,6 +54,9 @@ class TFRecordWriter:
         level: None for fast deflate (ISA-L, output within a few percent of TF's size);
             0-9 for a zlib level (6 gives TF's size).
         overwrite: replace an existing file (the default, as TF does); False raises instead.
+        fsync: flush the data to disk before the rename (the default), so that a power cut
+            cannot leave an empty or partial file under the final name. False keeps the atomic
+            rename but trusts the OS to write the data back later (about 2x faster on disk).
 
     Use it as a context manager: the file appears under its name when the block ends, and not
     at all when the block raises.
@@ -66,6 +69,7 @@ class TFRecordWriter:
         *,
         level: int | None = None,
         overwrite: bool = True,
+        fsync: bool = True,
     ) -> None:
         self.compression = Compression.parse(compression, allow_auto=False) or Compression.NONE
         self._compressor: Compressor | None = None
@@ -75,6 +79,7 @@ class TFRecordWriter:
         self._pending_bytes = 0
         self.records_written = 0
         self._closed = False
+        self._fsync = fsync
         if isinstance(target, (str, os.PathLike)):
             self.path: str = os.fspath(target)
             if not overwrite and os.path.exists(self.path):
@@ -160,10 +165,12 @@ class TFRecordWriter:
                 self._file.write(self._compressor.flush())
             self._file.flush()
             if self._temp is not None:
-                os.fsync(self._file.fileno())
+                if self._fsync:
+                    os.fsync(self._file.fileno())
                 self._file.close()
                 os.replace(self._temp, self.path)
-                _fsync_dir(os.path.dirname(self.path))
+                if self._fsync:
+                    _fsync_dir(os.path.dirname(self.path))
         except BaseException:
             self.abort()
             raise
