@@ -7,6 +7,7 @@ TensorFlow or the protobuf library.
 
 from recordio._backend import BACKEND
 from recordio.compression import Compression
+from recordio.convert import ConvertError, text_to_tfrecords, tfrecords_to_json
 from recordio.errors import (
     CompressedStreamError,
     CompressionError,
@@ -38,6 +39,7 @@ __all__ = [
     "CompressedStreamError",
     "Compression",
     "CompressionError",
+    "ConvertError",
     "CorruptRecordError",
     "DEFAULT_MAX_RECORD_BYTES",
     "Damage",
@@ -59,6 +61,8 @@ __all__ = [
     "expand_paths",
     "read_records",
     "shard_names",
+    "text_to_tfrecords",
+    "tfrecords_to_json",
     "verify_file",
     "write_records",
 ]

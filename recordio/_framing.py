@@ -8,6 +8,7 @@ tests run the same vectors through both.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Callable, Sequence
 
 MASK_DELTA = 0xA282EAD8
@@ -20,6 +21,10 @@ STOP_NEED = 1  # buf ends inside a record: a = bytes the record needs in all (0 
 STOP_LENGTH_CRC = 2  # a = stored, b = computed
 STOP_DATA_CRC = 3  # a = stored, b = computed
 STOP_TOO_LARGE = 4  # a = claimed length
+
+# The longest length scan() accepts whatever max_len says: a bytes object holds at most
+# sys.maxsize bytes, and the C twin computes 16 + length in 64 bits.
+MAX_LENGTH = sys.maxsize - HEADER - FOOTER
 
 _POLY = 0x82F63B78
 
@@ -109,7 +114,7 @@ def scan(
                 if computed != stored:
                     return records, pos, STOP_LENGTH_CRC, stored, computed
                 header_crc_cache[key] = True
-        if length > max_len:
+        if length > max_len or length > MAX_LENGTH:
             return records, pos, STOP_TOO_LARGE, length, 0
         total = HEADER + length + FOOTER
         if end - pos < total:

@@ -172,7 +172,8 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
                 break;
             }
         }
-        if (len > max_len) {
+        /* Lengths past PY_SSIZE_T_MAX - 16 cannot be a bytes object (and 16 + len would wrap). */
+        if (len > max_len || len > (uint64_t)PY_SSIZE_T_MAX - 16) {
             status = STOP_TOO_LARGE;
             a = len;
             break;

@@ -46,9 +46,8 @@ class RecordIOError(Exception):
         return " ".join(parts)
 
     def __str__(self) -> str:
-        head = self.path or "<stream>"
-        where = self.where()
-        text = f"{head}: {where}: {self.detail}" if where else f"{head}: {self.detail}"
+        parts = [part for part in (self.path, self.where()) if part]
+        text = ": ".join([*parts, self.detail])
         return f"{text}; {self.hint}" if self.hint else text
 
 

@@ -1,0 +1,687 @@
+"""Between TFRecords and text: JSON Lines / CSV / raw lines in, JSON objects out.
+
+The library side of `recio write` and `recio read`.
+
+JSON form of a tf.train.Example (what `tfrecords_to_json` yields and `text_to_tfrecords` accepts):
+
+* one JSON object per record, `{feature name: [values]}`; every feature is a list, even with one
+  value (writing also accepts a bare scalar for a one-value feature);
+* int64 values are JSON integers; float values are JSON numbers that always carry a `.` or an
+  exponent (the shortest decimal that reads back as the same float32), `NaN`/`Infinity` as
+  Python's json module writes them;
+* bytes values are JSON strings when they are valid UTF-8, else `{"base64": "<standard base64>"}`;
+* writing infers one type per feature over the whole input: int64 when every value is an integer
+  (or boolean), float when every value is a number, bytes when every value is a string / base64
+  object; mixing strings and numbers in one feature is an error. `null` or a missing key leaves
+  the feature out of that record. An empty list is written as a feature without a type, which
+  TensorFlow parses as an empty list of any dtype (the one thing the JSON form does not keep).
+
+So `recio read data.tfrecord | recio write copy.tfrecord` copies the Examples value for value.
+SequenceExamples read as `{"context": {...}, "feature_lists": {name: [[step values], ...]}}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import math
+import os
+import re
+import struct
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, BinaryIO
+
+from recordio import _wire
+from recordio.compression import Compression
+from recordio.errors import CompressionError, ExampleDecodeError, RecordIOError
+from recordio.example import (
+    decode_example,
+    decode_sequence_example,
+    encode_example,
+)
+from recordio.files import shard_names
+from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
+from recordio.writer import TFRecordWriter
+
+INT64, FLOAT, BYTES = "int64", "float", "bytes"
+FORMATS = ("auto", "jsonl", "csv", "raw", "base64")
+SPOOL_BYTES = 64 << 20  # stdin is buffered in memory up to this, then on disk, for two passes
+_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT_RE = re.compile(
+    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\Z", re.IGNORECASE
+)
+_f32 = struct.Struct("<f")
+
+
+class ConvertError(RecordIOError):
+    """Input text that cannot become records: names the input, its line and the key or column."""
+
+    def __init__(self, detail: str, *, line: int | None = None, **where: Any) -> None:
+        self.line = line
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return "bad_input"
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.path, self.line and f"line {self.line}") if p]
+        text = ": ".join([*parts, self.detail])
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+# =========================================================================== text -> records
+
+
+def _kind_of(value: Any) -> str | None:
+    """int64/float/bytes for one JSON scalar; None for anything an Example cannot hold."""
+    t = type(value)
+    if t is int or t is bool:
+        return INT64
+    if t is float:
+        return FLOAT
+    if t is str:
+        return BYTES
+    if t is dict and len(value) == 1 and type(value.get("base64")) is str:
+        return BYTES
+    return None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a nested object"
+    if isinstance(value, list):
+        return "a nested list"
+    return f"a {type(value).__name__}"
+
+
+def _merge(old: str | None, new: str) -> str | None:
+    """The kind that holds both, or None when they do not mix (strings and numbers)."""
+    if old is None or old == new:
+        return new
+    if BYTES in (old, new):
+        return None
+    return FLOAT
+
+
+@dataclass(slots=True)
+class _Kinds:
+    """What pass one learned: the kind of each key and where it was first seen."""
+
+    kinds: dict[str, str]
+    first_line: dict[str, tuple[str, int]]
+
+
+def _json_objects(source: BinaryIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a line that is not an object is an error."""
+    for number, line in enumerate(source, 1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]  # a UTF-8 byte-order mark, as some editors write
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except UnicodeDecodeError as error:
+            raise ConvertError(f"not UTF-8 text ({error.reason})", path=name, line=number) from None
+        except ValueError as error:
+            reason = getattr(error, "msg", str(error))
+            column = getattr(error, "colno", None)
+            at = f" at column {column}" if column else ""
+            raise ConvertError(
+                f"not valid JSON ({reason}{at})",
+                path=name,
+                line=number,
+                hint="each line must hold one JSON object; use --raw for other text",
+            ) from None
+        if type(obj) is not dict:
+            raise ConvertError(
+                f"expected a JSON object, got {_describe(obj)}",
+                path=name,
+                line=number,
+                hint="each line must hold one JSON object; use --raw for other text",
+            )
+        yield number, obj
+
+
+def _infer_json(inputs: list[tuple[str, BinaryIO]]) -> _Kinds:
+    """Pass one over JSON Lines: one kind per key, or an error at the first conflict."""
+    found = _Kinds({}, {})
+    for name, source in inputs:
+        for number, obj in _json_objects(source, name):
+            for key, value in obj.items():
+                if value is None:
+                    continue
+                values = value if type(value) is list else (value,)
+                for item in values:
+                    kind = _kind_of(item)
+                    if kind is None:
+                        whole = "a list holding " if type(value) is list else ""
+                        raise ConvertError(
+                            f"key {key!r}: {whole}{_describe(item)} cannot be stored in an Example"
+                            " (it holds flat lists of ints, floats or strings)",
+                            path=name,
+                            line=number,
+                            hint="flatten it (e.g. key 'a.b'), leave it out, or use --raw",
+                        )
+                    old = found.kinds.get(key)
+                    merged = _merge(old, kind)
+                    if merged is None:
+                        where, at = found.first_line[key]
+                        new_noun = "a string" if kind == BYTES else "a number"
+                        old_noun = "strings" if old == BYTES else "numbers"
+                        raise ConvertError(
+                            f"key {key!r}: {new_noun}, but {where} line {at} holds {old_noun};"
+                            " one feature holds one type",
+                            path=name,
+                            line=number,
+                        )
+                    if old is None:
+                        found.first_line[key] = (name, number)
+                    found.kinds[key] = merged
+    return found
+
+
+def _bytes_value(item: Any, key: str, name: str, number: int) -> bytes:
+    if type(item) is str:
+        try:
+            return item.encode()
+        except UnicodeEncodeError:
+            raise ConvertError(
+                f"key {key!r}: string holds a lone surrogate (\\ud800-\\udfff escape)",
+                path=name,
+                line=number,
+                hint='write binary values as {"base64": "..."}',
+            ) from None
+    try:
+        return base64.b64decode(item["base64"], validate=True)
+    except binascii.Error as error:
+        raise ConvertError(f"key {key!r}: bad base64 ({error})", path=name, line=number) from None
+
+
+def _json_feature(value: Any, kind: str, key: str, name: str, number: int) -> list[Any]:
+    values = value if type(value) is list else [value]
+    if kind == BYTES:
+        return [_bytes_value(v, key, name, number) for v in values]
+    if kind == FLOAT:
+        try:
+            return [float(v) for v in values]
+        except OverflowError:
+            raise ConvertError(
+                f"key {key!r}: integer too large for a float", path=name, line=number
+            ) from None
+    out = [int(v) for v in values]
+    if out and (min(out) < _wire.INT64_MIN or max(out) > _wire.INT64_MAX):
+        raise ConvertError(
+            f"key {key!r}: integer outside the int64 range",
+            path=name,
+            line=number,
+            hint="write it as a float (e.g. 1e20) or a string",
+        )
+    return out
+
+
+def examples_from_jsonl(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
+    """Serialized Examples from JSON Lines; the sources are read twice (types, then values)."""
+    found = _infer_json(inputs)
+    for name, source in inputs:
+        source.seek(0)
+        for number, obj in _json_objects(source, name):
+            features = {
+                key: _json_feature(value, found.kinds.get(key, INT64), key, name, number)
+                for key, value in obj.items()
+                if value is not None
+            }
+            yield encode_example(features)
+
+
+def _csv_rows(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) for each row of a UTF-8 CSV file, header first; blank lines skipped."""
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text, strict=True)
+    try:
+        for row in reader:
+            if row:
+                yield reader.line_num, row
+    except UnicodeDecodeError as error:
+        raise ConvertError(
+            f"not UTF-8 text near line {reader.line_num + 1} ({error.reason})", path=name
+        ) from None
+    except csv.Error as error:
+        raise ConvertError(f"bad CSV ({error})", path=name, line=reader.line_num) from None
+    finally:
+        text.detach()
+
+
+def _csv_header(row: list[str], name: str, number: int) -> list[str]:
+    seen: set[str] = set()
+    for column, title in enumerate(row, 1):
+        if not title.strip():
+            raise ConvertError(
+                f"header column {column} has no name",
+                path=name,
+                line=number,
+                hint="every column of the header row needs a name",
+            )
+        if title in seen:
+            raise ConvertError(f"header names column {title!r} twice", path=name, line=number)
+        seen.add(title)
+    return row
+
+
+def _csv_body(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line number, header, cells) for each data row; checks the header and the row widths."""
+    with closing(_csv_rows(source, name)) as rows:
+        first = next(rows, None)
+        if first is None:
+            raise ConvertError("no header row (the input is empty)", path=name)
+        header = _csv_header(first[1], name, first[0])
+        for number, cells in rows:
+            if len(cells) != len(header):
+                raise ConvertError(
+                    f"{len(cells)} fields, but the header has {len(header)}",
+                    path=name,
+                    line=number,
+                    hint="quote fields that contain commas",
+                )
+            yield number, header, cells
+
+
+def _infer_csv(inputs: list[tuple[str, BinaryIO]]) -> dict[str, str]:
+    """Pass one over CSV: int64 if every non-empty cell is an integer, else float, else bytes."""
+    can_int: dict[str, bool] = {}
+    can_float: dict[str, bool] = {}
+    for name, source in inputs:
+        for _, header, cells in _csv_body(source, name):
+            for title, cell in zip(header, cells, strict=True):
+                cell = cell.strip()
+                if not cell:
+                    continue
+                if title not in can_int:
+                    can_int[title] = can_float[title] = True
+                if can_int[title] and not (
+                    _INT_RE.match(cell) and _wire.INT64_MIN <= int(cell) <= _wire.INT64_MAX
+                ):
+                    can_int[title] = False
+                if can_float[title] and not _FLOAT_RE.match(cell):
+                    can_float[title] = False
+    return {
+        title: INT64 if can_int[title] else FLOAT if can_float[title] else BYTES
+        for title in can_int
+    }
+
+
+def examples_from_csv(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
+    """Serialized Examples from CSV with a header row; empty cells leave the feature out."""
+    kinds = _infer_csv(inputs)
+    for name, source in inputs:
+        source.seek(0)
+        for _, header, cells in _csv_body(source, name):
+            features: dict[str, list[Any]] = {}
+            for title, cell in zip(header, cells, strict=True):
+                if not cell.strip():
+                    continue
+                kind = kinds[title]
+                if kind == INT64:
+                    features[title] = [int(cell)]
+                elif kind == FLOAT:
+                    features[title] = [float(cell)]
+                else:
+                    features[title] = [cell.encode()]
+            yield encode_example(features)
+
+
+def records_from_lines(inputs: list[tuple[str, BinaryIO]], *, b64: bool = False) -> Iterator[bytes]:
+    """One record per line: its bytes without the trailing newline, or base64-decoded."""
+    for name, source in inputs:
+        for number, line in enumerate(source, 1):
+            if line.endswith(b"\n"):
+                line = line[:-1]
+            if not b64:
+                yield line
+                continue
+            try:
+                yield base64.b64decode(line.strip(), validate=True)
+            except binascii.Error as error:
+                raise ConvertError(f"bad base64 ({error})", path=name, line=number) from None
+
+
+# =========================================================================== writing
+
+
+@dataclass(slots=True)
+class WriteSummary:
+    """What text_to_tfrecords did, for the one-line report."""
+
+    records: int
+    files: list[str]
+    bytes: int
+    seconds: float
+
+    def line(self) -> str:
+        files = len(self.files)
+        where = self.files[0] if files == 1 else f"{files} files ({self.files[0]} ...)"
+        return (
+            f"Wrote {self.records:,} record{'s' * (self.records != 1)} to {where}: "
+            f"{self.bytes:,} bytes in {self.seconds:.2f} s"
+        )
+
+
+class _CountingWriter:
+    """A binary stream that counts what passes through it (for the summary of `-` output)."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self._target = target
+        self.count = 0
+        self.name = "<stdout>"
+
+    def write(self, data: bytes) -> int:
+        self.count += len(data)
+        return self._target.write(data)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+
+def parse_compression(value: Any) -> Compression | None:
+    """Compression.parse, with an error that names the option instead of a file."""
+    try:
+        return Compression.parse(value)
+    except CompressionError as error:
+        raise ConvertError(error.detail, hint=error.hint) from None
+
+
+def compression_for(path: str, compression: Any) -> Compression:
+    """An explicit compression, else GZIP for a `.gz` name, ZLIB for `.zz`/`.zlib`, else NONE."""
+    parsed = parse_compression(compression)
+    if parsed is not None:
+        return parsed
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return Compression.GZIP
+    if lower.endswith((".zz", ".zlib")):
+        return Compression.ZLIB
+    return Compression.NONE
+
+
+def _open_inputs(
+    paths: list[str], stack: ExitStack, *, seekable: bool
+) -> list[tuple[str, BinaryIO]]:
+    inputs: list[tuple[str, BinaryIO]] = []
+    for path in paths:
+        if path == "-":
+            stdin = sys.stdin.buffer
+            if seekable:
+                spool = stack.enter_context(tempfile.SpooledTemporaryFile(SPOOL_BYTES))  # noqa: SIM115
+                while chunk := stdin.read(1 << 20):
+                    spool.write(chunk)
+                spool.seek(0)
+                inputs.append(("<stdin>", spool))  # type: ignore[arg-type]
+            else:
+                inputs.append(("<stdin>", stdin))
+            continue
+        if os.path.isdir(path):
+            raise ConvertError("is a folder, not a file", path=path)
+        inputs.append((path, stack.enter_context(open(path, "rb"))))  # noqa: SIM115
+    return inputs
+
+
+def input_format(paths: list[str], fmt: str = "auto") -> str:
+    """The input format: as given, else CSV for `.csv` names and JSON Lines for the rest."""
+    fmt = fmt.lower()
+    if fmt == "json":
+        fmt = "jsonl"
+    if fmt not in FORMATS:
+        raise ConvertError(f"unknown input format {fmt!r}", hint="use jsonl, csv, raw or base64")
+    if fmt != "auto":
+        return fmt
+    kinds = {"csv" if p.lower().endswith(".csv") else "jsonl" for p in paths}
+    if len(kinds) > 1:
+        raise ConvertError(
+            "the inputs mix CSV and other files", hint="pass --format to say how to read them"
+        )
+    return kinds.pop() if kinds else "jsonl"
+
+
+def text_to_tfrecords(
+    out: str,
+    inputs: list[str],
+    *,
+    fmt: str = "auto",
+    compression: Any = None,
+    level: int | None = None,
+    shards: int = 1,
+    stdout: BinaryIO | None = None,
+) -> WriteSummary:
+    """Convert text inputs (`-` = stdin) into TFRecords at `out` (`-` = stdout).
+
+    `fmt`: auto (CSV for `.csv`, else JSON Lines), jsonl, csv, raw (one record per line),
+    base64 (one base64 record per line). With `shards` > 1 records go round-robin to the files
+    of `shard_names(out, shards)`; every one is published only when the whole input converted.
+    """
+    started = time.perf_counter()
+    fmt = input_format(inputs, fmt)
+    if shards < 1:
+        raise ConvertError(f"--shards must be at least 1, got {shards}")
+    if out == "-" and shards != 1:
+        raise ConvertError("--shards needs an output file name, not '-'")
+    if out != "-" and os.path.isdir(out):
+        raise ConvertError("is a folder; give a file name to write", path=out)
+    codec = compression_for(out if out != "-" else "", compression)
+    if level is not None and codec is Compression.NONE:
+        raise ConvertError(
+            "--level applies to compressed output", hint="add --compression gzip or zlib"
+        )
+    with ExitStack() as stack:
+        sources = _open_inputs(inputs, stack, seekable=fmt in ("jsonl", "csv"))
+        records: Iterable[bytes]
+        if fmt == "jsonl":
+            records = examples_from_jsonl(sources)
+        elif fmt == "csv":
+            records = examples_from_csv(sources)
+        else:
+            records = records_from_lines(sources, b64=fmt == "base64")
+        if out == "-":
+            sink = _CountingWriter(stdout if stdout is not None else sys.stdout.buffer)
+            with TFRecordWriter(sink, codec, level=level) as writer:  # type: ignore[arg-type]
+                count = writer.write_many(records)
+            sink.flush()
+            return WriteSummary(count, ["<stdout>"], sink.count, time.perf_counter() - started)
+        names = shard_names(out, shards)
+        with ExitStack() as writers_stack:
+            # All shards are open together: if the input fails, every one is discarded.
+            writers = [
+                writers_stack.enter_context(TFRecordWriter(name, codec, level=level))
+                for name in names
+            ]
+            count = _round_robin(records, [w.write for w in writers])
+    size = sum(os.path.getsize(name) for name in names)
+    return WriteSummary(count, names, size, time.perf_counter() - started)
+
+
+def _round_robin(records: Iterable[bytes], sinks: list[Callable[[bytes], None]]) -> int:
+    count = 0
+    shards = len(sinks)
+    for record in records:
+        sinks[count % shards](record)
+        count += 1
+    return count
+
+
+# =========================================================================== records -> JSON
+
+
+def float_for_json(x: float) -> float:
+    """The shortest decimal that reads back as the same float32, as a Python float."""
+    if not math.isfinite(x):
+        return x
+    want = _f32.pack(x)
+    for digits in (6, 7, 8):
+        y = float(f"{x:.{digits}g}")
+        try:
+            if _f32.pack(y) == want:
+                return y
+        except OverflowError:
+            continue
+    return x
+
+
+def bytes_for_json(value: bytes) -> str | dict[str, str]:
+    """UTF-8 text as a string; anything else as {"base64": ...} (what `recio write` reads back)."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(value).decode("ascii")}
+
+
+def _values_for_json(values: list[Any]) -> list[Any]:
+    if not values:
+        return []
+    first = values[0]
+    if type(first) is float:
+        return [float_for_json(v) for v in values]
+    if type(first) is bytes:
+        return [bytes_for_json(v) for v in values]
+    return values
+
+
+def features_for_json(features: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A decoded Example ({name: list}) in the JSON form described in the module docstring."""
+    return {name: _values_for_json(values) for name, values in features.items()}
+
+
+def _top_level_fields(data: bytes) -> set[int]:
+    """Field numbers present at the top of a protobuf message (fast path: one field 1)."""
+    if not data:
+        return set()
+    if data[0] == 0x0A:
+        length, pos = _wire.read_varint(data, 1, len(data), "tf.train.Example")
+        if pos + length == len(data):
+            return {1}
+    fields = set()
+    pos, end = 0, len(data)
+    while pos < end:
+        tag_pos = pos
+        field, wt, pos = _wire.read_tag(data, pos, end, "tf.train.Example")
+        fields.add(field)
+        pos = _wire.skip_field(data, pos, end, field, wt, tag_pos, "tf.train.Example")
+    return fields
+
+
+def example_for_json(record: bytes, *, sequence: bool = False) -> dict[str, Any]:
+    """Decode one record as an Example (or SequenceExample) in the JSON form.
+
+    Raises ExampleDecodeError for bytes that are not one: besides malformed messages, a record with
+    top-level fields other than those of the message asked for (protobuf would skip them
+    silently, so random bytes could otherwise print as an empty object).
+    """
+    fields = _top_level_fields(record)
+    allowed = {1, 2} if sequence else {1}
+    if not fields <= allowed:
+        if not sequence and fields in ({1, 2}, {2}):
+            raise ExampleDecodeError(
+                "looks like a tf.train.SequenceExample, not an Example",
+                hint="use --sequence, or --raw for the bytes",
+            )
+        message = "tf.train.SequenceExample" if sequence else "tf.train.Example"
+        raise ExampleDecodeError(
+            f"not a {message} (top-level field {min(fields - allowed)})",
+            hint="use --raw to print records as base64",
+        )
+    if not sequence:
+        return features_for_json(decode_example(record))
+    context, lists = decode_sequence_example(record)
+    return {
+        "context": features_for_json(context),
+        "feature_lists": {
+            name: [_values_for_json(step) for step in steps] for name, steps in lists.items()
+        },
+    }
+
+
+def tfrecords_to_json(
+    paths: list[str],
+    *,
+    raw: bool = False,
+    sequence: bool = False,
+    skip: int = 0,
+    limit: int | None = None,
+    compression: Any = None,
+    strict: bool = True,
+    verify: bool = True,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Any]:
+    """Records of the files in order (`-` = stdin), each as its JSON form or (`raw`) base64 text.
+
+    `skip` and `limit` count records over all files together.
+    """
+    if skip < 0 or (limit is not None and limit < 0):
+        raise ConvertError("--skip and --limit must be >= 0")
+    records = _records_with_place(
+        paths,
+        parse_compression(compression),
+        strict=strict,
+        verify=verify,
+        max_record_bytes=max_record_bytes,
+        stdin=stdin,
+    )
+    stop = None if limit is None else skip + limit
+    for path, index, offset, record in islice(records, skip, stop):
+        if raw:
+            yield base64.b64encode(record).decode("ascii")
+            continue
+        try:
+            yield example_for_json(record, sequence=sequence)
+        except ExampleDecodeError as error:
+            error.path, error.index, error.offset = path, index, offset
+            if error.hint is None:
+                error.hint = "use --raw to print records as base64"
+            raise
+
+
+def _records_with_place(
+    paths: list[str], compression: Any, *, stdin: BinaryIO | None, **options: Any
+) -> Iterator[tuple[str, int, int, bytes]]:
+    """(file, record index, stream offset, record) for every record of every file."""
+    for path in paths:
+        source: Any = path
+        if path == "-":
+            source = stdin if stdin is not None else sys.stdin.buffer
+        with TFRecordReader(source, compression, **options) as reader:
+            name = path if path != "-" else "<stdin>"
+            index = 0
+            offset = 0
+            for batch in reader.iter_batches():
+                for record in batch:
+                    yield name, index, offset, record
+                    index += 1
+                    offset += len(record) + 16
+
+
+__all__ = [
+    "ConvertError",
+    "WriteSummary",
+    "bytes_for_json",
+    "compression_for",
+    "example_for_json",
+    "examples_from_csv",
+    "examples_from_jsonl",
+    "features_for_json",
+    "float_for_json",
+    "input_format",
+    "parse_compression",
+    "records_from_lines",
+    "text_to_tfrecords",
+    "tfrecords_to_json",
+]
