@@ -6,14 +6,16 @@ length field nor a decompression bomb can make the reader allocate more than it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO
 
 from recordio.compression import ZLIB_ERRORS, Compression, decompressor
-from recordio.errors import CompressedStreamError, TrailingDataError
+from recordio.errors import CompressedStreamError, RecordIOError, TrailingDataError
 
 CHUNK = 4 << 20
 IN_CHUNK = 1 << 20
 OUT_CHUNK = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM = deflate
 
 
 class PlainSource:
@@ -36,6 +38,26 @@ class PlainSource:
                 return head
             return head + self._file.read(n - len(head))
         return self._file.read(n)
+
+    def read_exact(self, n: int, *, trusted: bool = False) -> bytes:
+        """`n` bytes, fewer only at the end of the file.
+
+        Raw files and pipes may return short reads, so this loops. Unless `n` is `trusted`
+        (checked against the file's size), it reads in CHUNK pieces: a forged length then costs
+        no more memory than the bytes that really follow.
+        """
+        data = self.read(n if trusted else min(n, CHUNK))
+        if len(data) == n or not data:
+            return data
+        pieces = [data]
+        got = len(data)
+        while got < n:
+            piece = self.read(min(n - got, CHUNK))
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
 
     @property
     def compressed_offset(self) -> None:
@@ -68,9 +90,13 @@ class InflateSource:
         self._strict = strict
         self._inflater = decompressor(compression)
         self._tail = prefix
-        self._fed = 0  # compressed bytes handed to the inflater so far
+        self._fed = len(prefix)  # compressed bytes handed to the inflater so far
         self._started = False
         self._done = False
+        # An error found after some output: raised once that output has been handed out, so
+        # the reader returns every record before the damage first (as TF does).
+        self._error: RecordIOError | None = None
+        self._header_checked = compression is not Compression.GZIP
 
     @property
     def compressed_offset(self) -> int:
@@ -105,11 +131,29 @@ class InflateSource:
         pieces: list[bytes] = []
         got = 0
         while got < n and not self._done:
-            piece = self._step(max(1, min(OUT_CHUNK, n - got)))
+            try:
+                piece = self._step(max(1, min(OUT_CHUNK, n - got)))
+            except RecordIOError as error:
+                self._error = error
+                self._done = True
+                break
             if piece:
                 pieces.append(piece)
                 got += len(piece)
+        if not pieces and self._error is not None:
+            raise self._error  # only after the bytes before the damage went out; then always
         return pieces
+
+    def _end_of_stream(self, out: bytes, check: Callable[[], None]) -> bytes:
+        """Run an end-of-stream check; an error it raises waits until `out` is handed out."""
+        try:
+            check()
+        except RecordIOError as error:
+            if not out:
+                raise
+            self._error = error
+            self._done = True
+        return out
 
     def _step(self, limit: int) -> bytes:
         inflater = self._inflater
@@ -124,11 +168,11 @@ class InflateSource:
                     ) from None
             if inflater.eof:
                 self._tail = inflater.unused_data
-                self._next_member()
-            else:
-                self._finish()
-            return out
+                return self._end_of_stream(out, self._next_member)
+            return self._end_of_stream(out, self._finish)
         self._started = True
+        if not self._header_checked:
+            self._check_gzip_header()
         try:
             out = inflater.decompress(self._tail, limit)
         except ZLIB_ERRORS as error:
@@ -136,16 +180,32 @@ class InflateSource:
         self._tail = inflater.unconsumed_tail
         if inflater.eof:
             self._tail = inflater.unused_data + self._tail
-            self._next_member()
+            return self._end_of_stream(out, self._next_member)
         return out
+
+    def _check_gzip_header(self) -> None:
+        """Check the fixed start of a gzip member as zlib (and TF) do.
+
+        ISA-L's inflater ignores the reserved FLG bits and says nothing about fewer than 10
+        bytes of garbage after a member, both of which zlib rejects.
+        """
+        while len(self._tail) < 4 and self._more_input():
+            pass
+        head = self._tail[:4]
+        self._header_checked = True
+        if head[:3] != GZIP_MAGIC[: len(head)]:
+            raise self._fail("GZIP stream is damaged (incorrect header check)")
+        if len(head) == 4 and head[3] & 0xE0:
+            raise self._fail("GZIP stream is damaged (unknown header flags set)")
 
     def _next_member(self) -> None:
         if self._compression is Compression.GZIP:
             if not self._tail and not self._more_input():
                 self._done = True
                 return
-            # Another gzip member follows (or garbage, which the new inflater rejects).
+            # Another gzip member follows (or garbage, which _check_gzip_header rejects).
             self._inflater = decompressor(self._compression)
+            self._header_checked = False
             return
         # ZLIB: one stream only; TF silently ignores whatever follows.
         trailing = len(self._tail)

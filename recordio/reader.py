@@ -9,6 +9,7 @@ exactly what TF would.
 from __future__ import annotations
 
 import io
+import operator
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from recordio import _backend
 from recordio._framing import (
     FOOTER,
     HEADER,
+    MAX_LENGTH,
     STOP_BATCH,
     STOP_DATA_CRC,
     STOP_LENGTH_CRC,
@@ -49,6 +51,17 @@ class Damage:
     end: int | None
     kind: str
     message: str
+
+
+def _read_head(file: BinaryIO) -> bytes:
+    """The first HEADER bytes (fewer only at the end): a raw pipe may return short reads."""
+    head = file.read(HEADER)
+    while 0 < len(head) < HEADER:
+        more = file.read(HEADER - len(head))
+        if not more:
+            break
+        head += more
+    return head
 
 
 def _name_of(source: PathOrFile) -> str:
@@ -101,7 +114,7 @@ class TFRecordReader:
             self._file = source
             self._owns_file = False
         try:
-            head = self._file.read(HEADER)
+            head = _read_head(self._file)
             self.compression = self._resolve(requested, head)
         except BaseException:
             self.close()
@@ -109,23 +122,34 @@ class TFRecordReader:
         self._source = open_source(
             self._file, self.compression, path=self.path, strict=strict, prefix=head
         )
-        self._file_size = self._size_of_plain_file()
+        self._origin = 0  # file position of the stream's first byte (seekable plain files)
+        self._file_size = self._size_of_plain_file(len(head))
         self._seekable_plain = self._file_size is not None
         self._offset = 0
         self._index = 0
         self._started = False
         self._start_offset = start_offset
+        # The batch __iter__ is handing out, and what is left of it: `offset` and `index` are
+        # per record even though records are parsed (and _offset/_index kept) per batch.
+        self._batch: list[bytes] = []
+        self._batch_left: Iterator[bytes] | None = None
 
     # -- public state -------------------------------------------------------------------
     @property
     def offset(self) -> int:
         """Offset in the record stream of the next record: pass it as `start_offset` to resume."""
-        return self._offset
+        left = self._left_in_batch()
+        if not left:
+            return self._offset
+        return self._offset - (HEADER + FOOTER) * left - sum(map(len, self._batch[-left:]))
 
     @property
     def index(self) -> int:
         """How many records this reader has returned (counted from where it started)."""
-        return self._index
+        return self._index - self._left_in_batch()
+
+    def _left_in_batch(self) -> int:
+        return 0 if self._batch_left is None else operator.length_hint(self._batch_left)
 
     # -- set-up -----------------------------------------------------------------------------
     def _resolve(self, requested: Compression | None, head: bytes) -> Compression:
@@ -161,20 +185,26 @@ class TFRecordReader:
                 ) from None
         return requested
 
-    def _size_of_plain_file(self) -> int | None:
+    def _size_of_plain_file(self, head: int) -> int | None:
+        """Bytes in the record stream of a plain, seekable file (None: unknown)."""
         if self.compression is not Compression.NONE:
             return None
         try:
             if not self._file.seekable():
                 return None
-            return os.fstat(self._file.fileno()).st_size
+            size = os.fstat(self._file.fileno()).st_size
+            self._origin = self._file.tell() - head
         except (OSError, AttributeError, io.UnsupportedOperation):
             return None
+        return size - self._origin
 
     # -- iteration --------------------------------------------------------------------------
     def __iter__(self) -> Iterator[bytes]:
         for batch in self.iter_batches():
-            yield from batch
+            self._batch = batch
+            self._batch_left = left = iter(batch)
+            yield from left
+        self._batch_left = None
 
     def iter_batches(self, max_records: int = 1024) -> Iterator[list[bytes]]:
         """Records in lists of up to `max_records`: much cheaper per record than `__iter__`."""
@@ -200,7 +230,13 @@ class TFRecordReader:
         if not target:
             return
         if isinstance(self._source, PlainSource) and self._seekable_plain:
-            self._file.seek(target)
+            assert self._file_size is not None
+            if target > self._file_size:
+                raise RecordIOError(
+                    f"start offset {target} is past the end of the record stream",
+                    path=self.path,
+                )
+            self._file.seek(self._origin + target)
             self._source = PlainSource(self._file)
         else:
             left = target
@@ -219,7 +255,7 @@ class TFRecordReader:
         scan = _backend.scan
         big_crc = _backend.big_crc
         verify = self.verify
-        limit = self.max_record_bytes
+        limit = min(self.max_record_bytes, MAX_LENGTH)
         buf = b""
         pos = 0
         base = self._offset  # stream offset of buf[0]
@@ -240,9 +276,13 @@ class TFRecordReader:
             need = max(a, HEADER)
             too_long = self._past_end_of_file(a, base + pos)
             if too_long is not None:
+                if self._open_damage is not None:  # a false header found while resyncing
+                    pos = self._resync(buf, pos + 1)
+                    continue
                 self._fail_or_report(too_long, None)
                 return
-            if a > LARGE_RECORD and isinstance(self._source, PlainSource):
+            large = a > LARGE_RECORD and self._open_damage is None
+            if large and isinstance(self._source, PlainSource):
                 record = self._read_large_record(buf, pos, base, a)
                 base, buf, pos = base + pos + a, b"", 0
                 if record is None:
@@ -257,21 +297,32 @@ class TFRecordReader:
                 continue
             have = len(buf) - pos
             pieces = [buf[pos:]] if have else []
-            while have < need:
-                more = self._source.read_pieces(max(read_size, need - have))
-                if not more:
-                    break
-                pieces.extend(more)
-                have += sum(map(len, more))
+            try:
+                while have < need:
+                    more = self._source.read_pieces(max(read_size, need - have))
+                    if not more:
+                        break
+                    pieces.extend(more)
+                    have += sum(map(len, more))
+            except RecordIOError as error:  # a damaged compressed stream: nothing after it
+                if error.offset is None:
+                    error.index, error.offset = self._index, base + pos
+                self._fail_or_report(error, None)
+                return
             read_size = CHUNK
             base += pos
             pos = 0
             buf = b"".join(pieces) if len(pieces) != 1 else pieces[0]
             if have >= need:
                 continue
+            if self._open_damage is not None:
+                if a and have > 1:  # a header found while resyncing, cut by the end: look on
+                    pos = self._resync(buf, 1)
+                    continue
+                self._close_damage(base + have)  # the damaged region runs to the end
+                return
             if have:
                 self._end_inside_record(have, base, a)
-            self._close_damage(base + have)
             return
 
     # -- errors and salvage -----------------------------------------------------------------
@@ -339,23 +390,34 @@ class TFRecordReader:
         """Report the damage and return where reading carries on, or raise it."""
         if self._on_damage is None:
             raise error
-        if isinstance(error, CorruptRecordError) and error.part == "data_crc":
-            # The header checked out, so the record's extent is known: skip exactly it.
-            self._close_damage(base + pos)
-            length = int.from_bytes(buf[pos : pos + 8], "little")
-            end = pos + HEADER + length + FOOTER
-            self._emit(error, base + end, self._index)
-            self._index += 1
-            return end
         if self._open_damage is None:
+            if isinstance(error, CorruptRecordError) and error.part == "data_crc":
+                # The header checked out, so the record's extent is known: skip exactly it,
+                # unless no record follows there: then bytes were lost or added inside it and
+                # its length is stale, so resync byte by byte instead.
+                length = int.from_bytes(buf[pos : pos + 8], "little")
+                end = pos + HEADER + length + FOOTER
+                if self._record_may_start(buf, end):
+                    self._emit(error, base + end, self._index)
+                    self._index += 1
+                    return end
             self._open_damage = error
             self._open_damage_index = self._index
         return self._resync(buf, pos + 1)
 
+    @staticmethod
+    def _record_may_start(buf: bytes, pos: int) -> bool:
+        """Whether a record may start at `pos`: a header whose length CRC checks out, or the
+        very end of the buffer. A few stray bytes there say the length is stale."""
+        if len(buf) - pos < HEADER:
+            return len(buf) == pos
+        stored = int.from_bytes(buf[pos + 8 : pos + HEADER], "little")
+        return _backend.masked_crc32c(buf[pos : pos + 8]) == stored
+
     def _resync(self, buf: bytes, start: int) -> int:
         """The next position that may start an intact record (the scan re-checks it)."""
         scan = _backend.scan
-        limit = self.max_record_bytes
+        limit = min(self.max_record_bytes, MAX_LENGTH)
         for candidate in range(start, len(buf)):
             records, _, status, a, _ = scan(buf, candidate, True, limit, 1, _backend.big_crc)
             if records or status == STOP_NEED:
@@ -382,7 +444,7 @@ class TFRecordReader:
     def _end_inside_record(self, have: int, base: int, need: int) -> None:
         where = self._error_where(base)
         if need == 0 and have < HEADER:
-            if not self.strict and self._open_damage is None:
+            if not self.strict:
                 return  # TF treats a partial header at the end as a clean end
             error: RecordIOError = TruncatedRecordError(
                 f"file ends inside a record header ({have} of {HEADER} bytes)",
@@ -407,18 +469,24 @@ class TFRecordReader:
     def _read_large_record(self, buf: bytes, pos: int, base: int, need: int) -> bytes | None:
         """Read one large record straight from the file: one copy instead of three."""
         length = need - HEADER - FOOTER
-        have_data = len(buf) - pos - HEADER
+        held = len(buf) - pos - HEADER  # bytes of its data (and maybe footer) already in buf
         source = self._source
         assert isinstance(source, PlainSource)
-        if have_data == 0:
-            data = source.read(length)
-        elif self._seekable_plain:
-            self._file.seek(base + pos + HEADER)
+        if held and self._seekable_plain:
+            self._file.seek(self._origin + base + pos + HEADER)
             self._source = source = PlainSource(self._file)
-            data = source.read(length)
+            held = 0
+        # A seekable file's size was checked against the length already; a pipe's was not.
+        trusted = self._seekable_plain
+        if held == 0:
+            data = source.read_exact(length, trusted=trusted)
+            footer = source.read_exact(FOOTER)
         else:
-            data = buf[pos + HEADER :] + source.read(length - have_data)
-        footer = source.read(FOOTER)
+            data = buf[pos + HEADER : pos + HEADER + length]
+            footer = buf[pos + HEADER + length :]
+            if len(data) < length:
+                data += source.read_exact(length - len(data), trusted=trusted)
+            footer += source.read_exact(FOOTER - len(footer))
         if len(data) < length or len(footer) < FOOTER:
             self._end_inside_record(HEADER + len(data) + len(footer), base + pos, need)
             self._stopped = True

@@ -1,9 +1,437 @@
-"""Placeholder command group; filled in by its issue."""
+"""`recio job csv|transform|augment`: Beam + tf.Transform jobs, locally or on Dataflow.
+
+Each command builds one options object and calls one function of the pipeline package. Beam,
+TensorFlow and tf.Transform are imported inside the command bodies, so `recio --help` stays
+fast. Options this module does not know are handed to Beam untouched (write them as
+--name=value), which is how `--runner PortableRunner --job_endpoint=host:8099` or
+`--dry_run=True` reach the runner.
+"""
 
 from __future__ import annotations
 
+import glob
+import logging
+import os
+from typing import Annotated, Any
+
 import typer
+
+from recordio.cli import _console
+
+job_app = typer.Typer(
+    name="job",
+    help="Preprocess data at scale with Apache Beam and tf.Transform (local or Dataflow).\n\n"
+    "Example: recio job transform data.csv --output out --label label",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+# -- shared options -------------------------------------------------------------------------------
+Inputs = Annotated[
+    list[str],
+    typer.Argument(
+        metavar="INPUT",
+        help="Files, globs or folders (quote globs for remote paths); builtin:people[:ROWS] "
+        "or builtin:shapes[:PER_CLASS] for generated demo data.",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    str, typer.Option("--output", "-o", help="Output folder (local or gs://).", show_default=False)
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace this job's outputs from an earlier run.")
+]
+Shards = Annotated[int, typer.Option("--shards", min=0, help="Output files (0: runner decides).")]
+Compression = Annotated[str, typer.Option("--compression", help="GZIP, NONE or ZLIB.")]
+Runner = Annotated[
+    str,
+    typer.Option(
+        "--runner",
+        help="Beam runner: FnApiRunner (local, in-process), DataflowRunner, PortableRunner, ...",
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option("--workers", min=1, help="Local: worker processes. Dataflow: --num_workers."),
+]
+Project = Annotated[str | None, typer.Option("--project", help="Google Cloud project (Dataflow).")]
+Region = Annotated[str | None, typer.Option("--region", help="Dataflow region, e.g. us-central1.")]
+TempLocation = Annotated[
+    str | None, typer.Option("--temp-location", help="gs:// folder for Dataflow's temp files.")
+]
+SetupFile = Annotated[
+    str | None,
+    typer.Option("--setup-file", help="setup.py built and installed on every worker (ships recio)."),
+]
+ContainerImage = Annotated[
+    str | None,
+    typer.Option("--container-image", help="Worker image with recio and its dependencies."),
+]
+JobName = Annotated[str | None, typer.Option("--job-name", help="Name of the remote job.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines, summary only.")]
+Schema = Annotated[
+    str | None, typer.Option("--schema", help="Schema file (JSON, or YAML with PyYAML).")
+]
+Label = Annotated[str | None, typer.Option("--label", help="Label column (overrides the schema).")]
+Key = Annotated[
+    str | None,
+    typer.Option("--key", help="Column identifying a row; the train/eval split hashes it."),
+]
+Header = Annotated[
+    bool, typer.Option("--header/--no-header", help="The first line of each file names the columns.")
+]
+Delimiter = Annotated[str, typer.Option("--delimiter", help="Cell separator (one character).")]
+Multiline = Annotated[
+    bool,
+    typer.Option("--multiline-cells", help="Allow line breaks inside quoted cells."),
+]
+Columns = Annotated[
+    str | None,
+    typer.Option("--columns", help="Comma-separated names for header-less files without a schema."),
+]
+InferRows = Annotated[int, typer.Option("--infer-rows", min=1, help="Rows read to infer a schema.")]
+MaxBadRows = Annotated[
+    int | None,
+    typer.Option("--max-bad-rows", min=0, help="Fail the job past this many bad rows (default: never)."),
+]
+
+
+def _looks_like_input(token: str) -> bool:
+    return (
+        token.startswith("builtin:")
+        or "://" in token
+        or os.path.exists(token)
+        or bool(glob.glob(token))
+    )
+
+
+def split_passthrough(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """Separate input paths from Beam options that click left among the positional arguments.
+
+    `--name=value` always goes to Beam; `--name value` takes the next token as its value unless
+    that token is an existing path, a glob with matches, or another option.
+    """
+    inputs: list[str] = []
+    beam_args: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("--") and len(token) > 2:
+            if "=" not in token and i + 1 < len(tokens):
+                follower = tokens[i + 1]
+                if not follower.startswith("-") and not _looks_like_input(follower):
+                    beam_args.append(f"{token}={follower}")
+                    i += 2
+                    continue
+            beam_args.append(token)
+        else:
+            inputs.append(token)
+        i += 1
+    return inputs, beam_args
+
+
+def _runner_options(ctx: typer.Context, beam_args: list[str], **values: Any) -> Any:
+    from pipeline.options import RunnerOptions
+
+    return RunnerOptions(beam_args=tuple(beam_args + list(ctx.args)), **values)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not os.environ.get("RECIO_DEBUG"):
+        # Worker errors are re-raised and shown as one line; Beam would log each with a
+        # traceback first.
+        for name in ("apache_beam", "tensorflow", "tensorflow_transform", "absl"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet:
+        return None
+    return lambda rows: _console.info(f"... {rows:,} rows processed")
+
+
+def _csv_format(header: bool, delimiter: str, multiline: bool, columns: str | None) -> Any:
+    from pipeline.csv_format import CsvFormat
+
+    names = tuple(c.strip() for c in columns.split(",")) if columns else None
+    return CsvFormat(header=header, delimiter=delimiter, multiline=multiline, column_names=names)
+
+
+def _finish(result: Any) -> None:
+    _console.info(result.summary())
+
+
+# -- commands ---------------------------------------------------------------------------------------
+@job_app.command("csv", context_settings=_PASSTHROUGH)
+def csv_command(
+    ctx: typer.Context,
+    inputs: Inputs,
+    output: Output,
+    schema: Schema = None,
+    label: Label = None,
+    key: Key = None,
+    header: Header = True,
+    delimiter: Delimiter = ",",
+    multiline_cells: Multiline = False,
+    columns: Columns = None,
+    infer_rows: InferRows = 100_000,
+    max_bad_rows: MaxBadRows = None,
+    shards: Shards = 0,
+    compression: Compression = "GZIP",
+    overwrite: Overwrite = False,
+    runner: Runner = "FnApiRunner",
+    workers: Workers = 1,
+    project: Project = None,
+    region: Region = None,
+    temp_location: TempLocation = None,
+    setup_file: SetupFile = None,
+    container_image: ContainerImage = None,
+    job_name: JobName = None,
+    quiet: Quiet = False,
+) -> None:
+    """Convert CSV files to sharded GZIP TFRecords of tf.train.Examples.
+
+    Without --schema the column types are inferred and written to OUT/schema.json for reuse.
+    Rows that cannot be decoded go to OUT/bad_rows.jsonl with the reason.
+
+    Example: recio job csv 'data/*.csv' --output out/examples --max-bad-rows 100
+    """
+    _quiet_libraries()
+    from pipeline.csv_job import run_csv_job
+    from pipeline.options import CsvJobOptions
+
+    paths, beam_args = split_passthrough(inputs)
+    options = CsvJobOptions(
+        inputs=tuple(paths),
+        output=output,
+        schema=schema,
+        csv=_csv_format(header, delimiter, multiline_cells, columns),
+        label=label,
+        key=key,
+        infer_rows=infer_rows,
+        max_bad_rows=max_bad_rows,
+        shards=shards,
+        compression=compression,
+        overwrite=overwrite,
+        runner=_runner_options(
+            ctx,
+            beam_args,
+            runner=runner,
+            workers=workers,
+            project=project,
+            region=region,
+            temp_location=temp_location,
+            setup_file=setup_file,
+            container_image=container_image,
+            job_name=job_name,
+        ),
+    )
+    _finish(run_csv_job(options, on_progress=_progress(quiet)))
+
+
+@job_app.command("transform", context_settings=_PASSTHROUGH)
+def transform_command(
+    ctx: typer.Context,
+    inputs: Inputs,
+    output: Output,
+    schema: Schema = None,
+    module_file: Annotated[
+        str | None,
+        typer.Option("--module-file", help="Python file with a top-level preprocessing_fn."),
+    ] = None,
+    input_format: Annotated[
+        str, typer.Option("--input-format", help="auto, csv or tfrecord.")
+    ] = "auto",
+    label: Label = None,
+    key: Key = None,
+    eval_fraction: Annotated[
+        float, typer.Option("--eval-fraction", help="Share of rows in the eval split (0: none).")
+    ] = 0.2,
+    split_salt: Annotated[
+        str, typer.Option("--split-salt", help="Changes the split, deterministically.")
+    ] = "",
+    header: Header = True,
+    delimiter: Delimiter = ",",
+    multiline_cells: Multiline = False,
+    columns: Columns = None,
+    infer_rows: InferRows = 100_000,
+    max_bad_rows: MaxBadRows = None,
+    shards: Shards = 0,
+    compression: Compression = "GZIP",
+    transform_temp_dir: Annotated[
+        str | None, typer.Option("--transform-temp-dir", help="tf.Transform's scratch folder.")
+    ] = None,
+    overwrite: Overwrite = False,
+    runner: Runner = "FnApiRunner",
+    workers: Workers = 1,
+    project: Project = None,
+    region: Region = None,
+    temp_location: TempLocation = None,
+    setup_file: SetupFile = None,
+    container_image: ContainerImage = None,
+    job_name: JobName = None,
+    quiet: Quiet = False,
+) -> None:
+    """Analyze the train split with tf.Transform, transform train and eval, save transform_fn.
+
+    Transforms come from the schema (per column: z_score, min_max, log, bucketize,
+    vocabulary, fill) or from --module-file; with neither, numbers get z-scores and strings
+    vocabularies. OUT works with tft.TFTransformOutput(OUT); data lands in OUT/data/.
+
+    Example: recio job transform housing.csv --output out/housing --label median_house_value
+    """
+    _quiet_libraries()
+    from pipeline.options import TransformJobOptions
+    from pipeline.transform_job import run_transform_job
+
+    paths, beam_args = split_passthrough(inputs)
+    options = TransformJobOptions(
+        inputs=tuple(paths),
+        output=output,
+        schema=schema,
+        module_file=module_file,
+        input_format=input_format,
+        csv=_csv_format(header, delimiter, multiline_cells, columns),
+        label=label,
+        key=key,
+        eval_fraction=eval_fraction,
+        split_salt=split_salt,
+        infer_rows=infer_rows,
+        max_bad_rows=max_bad_rows,
+        shards=shards,
+        compression=compression,
+        transform_temp_dir=transform_temp_dir,
+        overwrite=overwrite,
+        runner=_runner_options(
+            ctx,
+            beam_args,
+            runner=runner,
+            workers=workers,
+            project=project,
+            region=region,
+            temp_location=temp_location,
+            setup_file=setup_file,
+            container_image=container_image,
+            job_name=job_name,
+        ),
+    )
+    _finish(run_transform_job(options, on_progress=_progress(quiet)))
+
+
+@job_app.command("augment", context_settings=_PASSTHROUGH)
+def augment_command(
+    ctx: typer.Context,
+    inputs: Inputs,
+    output: Output,
+    copies: Annotated[int, typer.Option("--copies", min=0, help="Augmented copies per image.")] = 2,
+    original: Annotated[
+        bool, typer.Option("--original/--no-original", help="Also write the unchanged image.")
+    ] = True,
+    seed: Annotated[int, typer.Option("--seed", help="Base seed of all randomness.")] = 0,
+    flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Random left-right flip.")] = True,
+    crop: Annotated[bool, typer.Option("--crop/--no-crop", help="Random crop, resized back.")] = True,
+    rotate: Annotated[bool, typer.Option("--rotate/--no-rotate", help="Random rotation.")] = True,
+    brightness: Annotated[
+        bool, typer.Option("--brightness/--no-brightness", help="Random brightness.")
+    ] = True,
+    contrast: Annotated[
+        bool, typer.Option("--contrast/--no-contrast", help="Random contrast.")
+    ] = True,
+    crop_fraction: Annotated[
+        float, typer.Option("--crop-fraction", help="Side of the crop window, as a fraction.")
+    ] = 0.85,
+    max_rotation: Annotated[
+        float, typer.Option("--max-rotation", help="Largest rotation, in degrees.")
+    ] = 15.0,
+    brightness_delta: Annotated[
+        float, typer.Option("--brightness-delta", help="Largest brightness change (0-1 scale).")
+    ] = 0.15,
+    contrast_lower: Annotated[
+        float, typer.Option("--contrast-lower", help="Smallest contrast factor.")
+    ] = 0.8,
+    contrast_upper: Annotated[
+        float, typer.Option("--contrast-upper", help="Largest contrast factor.")
+    ] = 1.2,
+    channels: Annotated[int, typer.Option("--channels", help="1 (grey) or 3 (RGB).")] = 3,
+    image_feature: Annotated[
+        str, typer.Option("--image-feature", help="Image bytes feature (TFRecord input).")
+    ] = "image",
+    label_feature: Annotated[
+        str, typer.Option("--label-feature", help="Label feature (TFRecord input).")
+    ] = "label",
+    key_feature: Annotated[
+        str, typer.Option("--key-feature", help="Key feature (TFRecord input).")
+    ] = "key",
+    shards: Annotated[int, typer.Option("--shards", min=1, help="Output files.")] = 1,
+    compression: Compression = "GZIP",
+    overwrite: Overwrite = False,
+    runner: Runner = "FnApiRunner",
+    workers: Workers = 1,
+    project: Project = None,
+    region: Region = None,
+    temp_location: TempLocation = None,
+    setup_file: SetupFile = None,
+    container_image: ContainerImage = None,
+    job_name: JobName = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write each image plus N randomly augmented copies as tf.train.Examples (PNG).
+
+    Input: a folder with one subfolder per label, or Example TFRecords with an image feature.
+    Randomness is seeded per image from --seed and the image's key, so the output files are
+    byte-identical across runs, runners and --workers.
+
+    Example: recio job augment photos/ --output out/augmented --copies 4 --no-rotate
+    """
+    _quiet_libraries()
+    from pipeline.augment_job import run_augment_job
+    from pipeline.options import AugmentJobOptions, AugmentOptions
+
+    paths, beam_args = split_passthrough(inputs)
+    options = AugmentJobOptions(
+        inputs=tuple(paths),
+        output=output,
+        copies=copies,
+        include_original=original,
+        seed=seed,
+        augment=AugmentOptions(
+            flip=flip,
+            crop=crop,
+            rotate=rotate,
+            brightness=brightness,
+            contrast=contrast,
+            crop_fraction=crop_fraction,
+            max_rotation=max_rotation,
+            brightness_delta=brightness_delta,
+            contrast_lower=contrast_lower,
+            contrast_upper=contrast_upper,
+        ),
+        image_feature=image_feature,
+        label_feature=label_feature,
+        key_feature=key_feature,
+        channels=channels,
+        shards=shards,
+        compression=compression,
+        overwrite=overwrite,
+        runner=_runner_options(
+            ctx,
+            beam_args,
+            runner=runner,
+            workers=workers,
+            project=project,
+            region=region,
+            temp_location=temp_location,
+            setup_file=setup_file,
+            container_image=container_image,
+            job_name=job_name,
+        ),
+    )
+    _finish(run_augment_job(options, on_progress=_progress(quiet)))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add the `recio job ...` command group to the root app."""
+    app.add_typer(job_app, name="job")
