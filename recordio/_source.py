@@ -217,7 +217,8 @@ class InflateSource:
                 "data after the end of the ZLIB stream",
                 path=self._path,
                 compressed_offset=self._fed - len(self._tail),
-                hint="the file may be two files joined; use strict=False (--lenient) to ignore it as TF does",
+                hint="the file may be two files joined;"
+                " use strict=False (--lenient) to ignore it as TF does",
             )
 
     def _finish(self) -> None:

@@ -2,8 +2,8 @@
 
 TFRecord compression wraps the whole stream of framed records in one GZIP (RFC 1952) or ZLIB
 (RFC 1950) stream. Inflating uses ISA-L when installed (about 2x stdlib zlib); deflating at the
-default "fast" setting uses ISA-L (5-10x TF's zlib level 6, within a few percent of its size), and an
-explicit zlib level gives TF-equal output size.
+default "fast" setting uses ISA-L (5-10x TF's zlib level 6; a few percent larger on image-like
+data, more on very repetitive text), and an explicit zlib level gives TF-equal output size.
 """
 
 from __future__ import annotations

@@ -670,7 +670,8 @@ def _map_entry(data: bytes, pos: int, end: int, what: str) -> tuple[str, int, in
                     raise fail(what, "map entry repeats its value", tag_pos)
                 value = (start, pos)
         else:
-            pos = skip_field(data, pos, end, field, wt, tag_pos, what)
+            # protobuf drops a map entry holding unknown fields; TF keeps it: ambiguous, so damage.
+            raise fail(what, f"map entry has an unknown field {field}", tag_pos)
     if key is None:
         raise fail(what, "map entry without a name", entry_pos)
     if value is None:

@@ -51,8 +51,9 @@ class TFRecordWriter:
         target: a path (written atomically) or a binary file object such as
             `sys.stdout.buffer` (written as it goes; the caller owns it).
         compression: NONE (default), GZIP or ZLIB, in any spelling TF accepts.
-        level: None for fast deflate (ISA-L, output within a few percent of TF's size);
-            0-9 for a zlib level (6 gives TF's size).
+        level: None for fast deflate (ISA-L: 5-10x faster than TF's zlib level 6; output within
+            about 5 % of TF's size on image-like or random data, up to ~40 % larger on very
+            repetitive text); 0-9 for a zlib level (6 gives TF's size).
         overwrite: replace an existing file (the default, as TF does); False raises instead.
         fsync: flush the data to disk before the rename (the default), so that a power cut
             cannot leave an empty or partial file under the final name. False keeps the atomic
@@ -103,6 +104,11 @@ class TFRecordWriter:
         """Queue one record; it is framed and written in a batch with others."""
         if self._closed:
             raise WriterClosedError("write() on a closed writer", path=self.path)
+        if type(record) is not bytes and not isinstance(record, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"{self.path}: a record must be bytes-like, not {type(record).__name__}"
+                " (encode text first, e.g. record.encode())"
+            )
         size = len(record)
         if size >= LARGE_RECORD:
             self._write_large(record)

@@ -63,7 +63,9 @@ TempLocation = Annotated[
 ]
 SetupFile = Annotated[
     str | None,
-    typer.Option("--setup-file", help="setup.py built and installed on every worker (ships recio)."),
+    typer.Option(
+        "--setup-file", help="setup.py built and installed on every worker (ships recio)."
+    ),
 ]
 ContainerImage = Annotated[
     str | None,
@@ -80,7 +82,8 @@ Key = Annotated[
     typer.Option("--key", help="Column identifying a row; the train/eval split hashes it."),
 ]
 Header = Annotated[
-    bool, typer.Option("--header/--no-header", help="The first line of each file names the columns.")
+    bool,
+    typer.Option("--header/--no-header", help="The first line of each file names the columns."),
 ]
 Delimiter = Annotated[str, typer.Option("--delimiter", help="Cell separator (one character).")]
 Multiline = Annotated[
@@ -94,7 +97,9 @@ Columns = Annotated[
 InferRows = Annotated[int, typer.Option("--infer-rows", min=1, help="Rows read to infer a schema.")]
 MaxBadRows = Annotated[
     int | None,
-    typer.Option("--max-bad-rows", min=0, help="Fail the job past this many bad rows (default: never)."),
+    typer.Option(
+        "--max-bad-rows", min=0, help="Fail the job past this many bad rows (default: never)."
+    ),
 ]
 
 
@@ -332,7 +337,9 @@ def augment_command(
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Base seed of all randomness.")] = 0,
     flip: Annotated[bool, typer.Option("--flip/--no-flip", help="Random left-right flip.")] = True,
-    crop: Annotated[bool, typer.Option("--crop/--no-crop", help="Random crop, resized back.")] = True,
+    crop: Annotated[
+        bool, typer.Option("--crop/--no-crop", help="Random crop, resized back.")
+    ] = True,
     rotate: Annotated[bool, typer.Option("--rotate/--no-rotate", help="Random rotation.")] = True,
     brightness: Annotated[
         bool, typer.Option("--brightness/--no-brightness", help="Random brightness.")
