@@ -227,7 +227,8 @@ class InflateSource:
             return  # an empty file: no records
         if not self._inflater.eof and self._strict:
             raise self._fail(
-                f"{self._compression.value} stream ends without its end marker: the file was cut short",
+                f"{self._compression.value} stream ends without its end marker:"
+                " the file was cut short",
                 hint="records before the cut can be read with strict=False (--lenient)",
             )
 
