@@ -1,4 +1,4 @@
-"""The book's reference models as Keras 3 builders (any backend: only `keras.layers` and `keras.ops`).
+"""The book's reference models as Keras 3 builders (any backend: `keras.layers`, `keras.ops` only).
 
 Each builder takes its sizes as arguments; `build_model` fills them from the data's spec so the
 same code trains on 28x28 Fashion-MNIST, 12x12 test images or CIFAR-sized RGB.
@@ -8,13 +8,24 @@ The final layers compute in float32 so the models also train under mixed precisi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import keras
 
-from models.errors import DataSpecError, UnknownModelError
-from models.specs import CLASSIFICATION, REGRESSION, ModelInputs
+from models.errors import DataSpecError
+from models.registry import MODELS, ModelInfo, model_info
+from models.specs import ModelInputs
+
+__all__ = [
+    "MODELS",
+    "ModelInfo",
+    "build_bn_mlp",
+    "build_cnn",
+    "build_mlp",
+    "build_model",
+    "build_regressor",
+    "model_info",
+]
 
 _INTEGER_DTYPES = {"int64", "int32", "uint8"}
 
@@ -175,45 +186,13 @@ def build_regressor(
     return keras.Model(model_inputs, x, name="regressor")
 
 
-@dataclass(frozen=True)
-class ModelInfo:
-    """A name the CLI accepts, what it learns and the optimizer the book trains it with."""
-
-    name: str
-    task: str
-    kind: str  # "image" or "tabular"
-    optimizer: str
-    learning_rate: float
-    summary: str
-
-
-MODELS: dict[str, ModelInfo] = {
-    "mlp": ModelInfo(
-        "mlp", CLASSIFICATION, "image", "sgd", 0.01, "ch.10 MLP 300-100 (266,610 on 28x28x10)"
-    ),
-    "bn-mlp": ModelInfo(
-        "bn-mlp", CLASSIFICATION, "image", "sgd", 0.01, "ch.11 batch-normalised MLP (271,346)"
-    ),
-    "cnn": ModelInfo("cnn", CLASSIFICATION, "image", "nadam", 1e-3, "ch.14 CNN (1,413,834)"),
-    "housing": ModelInfo(
-        "housing", REGRESSION, "tabular", "adam", 1e-3, "ch.13 housing regressor n-30-1"
-    ),
-}
-
-
-def model_info(name: str) -> ModelInfo:
-    """The registry entry for `name` ('bn_mlp' and 'bn-mlp' both work)."""
-    key = name.strip().lower().replace("_", "-")
-    if key not in MODELS:
-        raise UnknownModelError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return MODELS[key]
-
-
 def build_model(name: str, inputs: ModelInputs) -> keras.Model:
     """Build `name` sized by the data: input names, shapes, image geometry and class count."""
     info = model_info(name)
     if info.task != inputs.task:
-        raise DataSpecError(f"model {info.name!r} is a {info.task} model, the data is set up for {inputs.task}")
+        raise DataSpecError(
+            f"model {info.name!r} is a {info.task} model, the data is set up for {inputs.task}"
+        )
     if info.kind == "image":
         feature = inputs.features[0]
         if not inputs.n_classes or inputs.n_classes < 2:

@@ -12,8 +12,9 @@ import keras
 from keras import ops
 
 from models.errors import TrainingOptionError
+from models.registry import SCHEDULES
 
-SCHEDULES = ("constant", "exponential", "piecewise", "1cycle", "plateau")
+__all__ = ["SCHEDULES", "OneCycle", "learning_rate", "make_optimizer", "schedule_callbacks"]
 
 
 @keras.saving.register_keras_serializable(package="recio")

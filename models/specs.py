@@ -19,7 +19,7 @@ REGRESSION = "regression"
 
 
 class FeatureLike(Protocol):
-    """The parts of `pipeline.loaders.FeatureSpec` used here (duck-typed so tests need no loader)."""
+    """The parts of `pipeline.loaders.FeatureSpec` used here (duck-typed: tests need no loader)."""
 
     name: str
     dtype: str
@@ -143,7 +143,9 @@ def model_inputs(
             "use the housing regressor for real-valued targets or map classes to ids"
         )
     if label_spec.dtype == "bytes":
-        raise DataSpecError(f"label {label!r} is bytes; map it to numbers first (e.g. a vocabulary)")
+        raise DataSpecError(
+            f"label {label!r} is bytes; map it to numbers first (e.g. a vocabulary)"
+        )
 
     names = list(features) if features else [n for n in spec if n != label]
     for name in names:

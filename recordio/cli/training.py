@@ -135,7 +135,29 @@ def predict(
         sys.stdout.write(line + "\n")
 
 
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A `recio train` output folder.")],
+) -> None:
+    """Write RUN_DIR/serving, the raw-Example SavedModel, from RUN_DIR/model.keras.
+
+    For runs trained where TensorFlow is absent (JAX or torch on a GPU machine): copy the run
+    folder (and the transform output it names) to a machine with TensorFlow and export there.
+
+    Example: recio export runs/cnn
+    """
+    _quiet_tensorflow()
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # a SavedModel is a TensorFlow artefact
+    from models.device import detect, quiet_native_startup
+    from models.export import export_run, load_manifest
+
+    load_manifest(run_dir)  # a clear error before TensorFlow loads
+    with quiet_native_startup():
+        detect()  # imports Keras and probes devices, where TF's chatter comes from
+    typer.echo(str(export_run(run_dir)))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `train` and `predict` to the root app."""
+    """Add `train`, `predict` and `export` to the root app."""
     app.command("train")(train)
     app.command("predict")(predict)
+    app.command("export")(export)

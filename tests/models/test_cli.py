@@ -145,3 +145,14 @@ def test_commands_fail_with_one_clear_line(tmp_path):
         errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1 and message in errors[0], (args, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_importing_models_loads_no_framework():
+    code = (
+        "import sys, models, models.training, models.data, models.predict, models.registry\n"
+        "heavy = {'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+        "assert models.model_info('bn_mlp').name == 'bn-mlp'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr

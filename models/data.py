@@ -1,0 +1,381 @@
+"""From `--data DIR` to batches Keras can fit on: spec, label, sizes and the right loader.
+
+tf.data (`pipeline.loaders.tf_dataset`) feeds the TensorFlow backend; the TF-free `NumpyLoader`
+wrapped in `KerasPyDataset` feeds JAX, torch or any backend when TensorFlow is absent.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.errors import DataSpecError, TrainingOptionError
+from models.specs import CLASSIFICATION, REGRESSION, ModelInputs, model_inputs, pick_label
+
+SCAN_LIMIT = 20_000
+LOADERS = ("auto", "tf", "numpy")
+
+
+@dataclass
+class TrainingData:
+    """What `fit` needs, plus what export and the report need to know about the data."""
+
+    train: Any
+    eval: Any | None
+    inputs: ModelInputs
+    steps_per_epoch: int
+    train_records: int
+    loader: str
+    data: str = ""
+    transform_dir: str | None = None
+    raw_label: str | None = None
+
+
+@dataclass
+class LabelScan:
+    """Facts found by reading the first records of the training split once."""
+
+    records: int = 0
+    exhausted: bool = False
+    label_min: float = math.inf
+    label_max: float = -math.inf
+    label_sum: float = 0.0
+    label_sumsq: float = 0.0
+    integral: bool = True
+
+    @property
+    def mean(self) -> float:
+        return self.label_sum / self.records if self.records else 0.0
+
+    @property
+    def std(self) -> float:
+        if not self.records:
+            return 1.0
+        var = max(0.0, self.label_sumsq / self.records - self.mean**2)
+        return math.sqrt(var) or 1.0
+
+
+def check_data_path(data: str, what: str = "--data") -> None:
+    """Fail early, before TensorFlow loads, on a path that names nothing."""
+    if any(ch in data for ch in "*?["):
+        if not glob.glob(data):
+            raise DataSpecError(
+                f"{what} {data}: the pattern matches no file; point it at the output of "
+                "`recio job transform` or at Example TFRecord files"
+            )
+        return
+    path = Path(data)
+    if not path.exists():
+        raise DataSpecError(
+            f"{what} {data}: no such file or directory; point it at the output of "
+            "`recio job transform` or at Example TFRecord files"
+        )
+    if path.is_dir() and not any(path.iterdir()):
+        raise DataSpecError(f"{what} {data}: the directory is empty")
+
+
+def read_job(data: str) -> dict[str, Any]:
+    """The `recio_job.json` a recio job leaves next to its output (empty when absent)."""
+    path = Path(data) / "recio_job.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise DataSpecError(f"{path}: unreadable job record ({error})") from None
+
+
+def transform_dir_of(data: str) -> str | None:
+    """DIR itself when it holds a tf.Transform graph (`recio job transform` output)."""
+    path = Path(data)
+    return str(path) if (path / "transform_fn").is_dir() else None
+
+
+def categorical_sizes(transform_dir: str | None) -> dict[str, int]:
+    """Vocabulary-mapped integer features and their id counts, from the transformed schema.
+
+    tf.Transform records an int_domain (max = vocabulary size - 1 + OOV buckets) for the output of
+    compute_and_apply_vocabulary; those features are one-hot encoded instead of treated as numbers.
+    """
+    if transform_dir is None:
+        return {}
+    schema_path = Path(transform_dir) / "transformed_metadata" / "schema.pbtxt"
+    if not schema_path.is_file():
+        return {}
+    text = schema_path.read_text()
+    try:
+        from google.protobuf import text_format
+        from tensorflow_metadata.proto.v0 import schema_pb2
+    except ImportError:  # TF-free machines: the loaders' own text-proto reader
+        from pipeline.loaders.spec import parse_text_proto
+
+        sizes = {}
+        for feature in parse_text_proto(text).get("feature", []):
+            domain = (feature.get("int_domain") or [{}])[0]
+            if domain.get("is_categorical", [False])[0] in (True, "true") and "max" in domain:
+                sizes[str(feature["name"][0])] = int(domain["max"][0]) + 1
+        return sizes
+    schema = text_format.Parse(text, schema_pb2.Schema())
+    return {
+        feature.name: int(feature.int_domain.max) + 1
+        for feature in schema.feature
+        if feature.HasField("int_domain") and feature.int_domain.is_categorical
+    }
+
+
+def _splits(job: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    splits = job.get("splits") or {}
+    train = "train" if "train" in splits else None
+    evaluation = "eval" if "eval" in splits else None
+    return train, evaluation
+
+
+def scan_labels(
+    data: str,
+    *,
+    split: str | None,
+    label: str,
+    raw_bytes: Sequence[str] = (),
+    limit: int = SCAN_LIMIT,
+) -> tuple[LabelScan, dict[str, int]]:
+    """Read up to `limit` records once: class range, label mean/std, raw image byte lengths."""
+    from pipeline.loaders import NumpyLoader
+
+    scan = LabelScan()
+    lengths: dict[str, int] = {}
+    features = list(raw_bytes)  # [] = the label alone: cheap even for big images
+    loader = NumpyLoader(
+        data, label=label, features=features, split=split, batch_size=1024, shuffle=False
+    )
+    exhausted = True
+    for batch, labels in loader:
+        values = np.asarray(labels, dtype=np.float64).reshape(-1)
+        if values.size:
+            scan.label_min = min(scan.label_min, float(values.min()))
+            scan.label_max = max(scan.label_max, float(values.max()))
+            scan.label_sum += float(values.sum())
+            scan.label_sumsq += float(np.square(values).sum())
+            scan.integral = scan.integral and bool(np.all(values == np.round(values)))
+        scan.records += values.size
+        for name in raw_bytes:
+            if name not in lengths and len(batch[name]):
+                lengths[name] = len(batch[name].reshape(-1)[0])
+        if scan.records >= limit:
+            exhausted = False
+            break
+    scan.exhausted = exhausted
+    return scan, lengths
+
+
+def count_records(data: str, split: str | None) -> int:
+    """Records in a split, counted from the framing only (no checksums, no parsing)."""
+    from pipeline.loaders import resolve_files
+    from recordio import TFRecordReader
+
+    total = 0
+    for name in resolve_files(data, split=split):
+        with TFRecordReader(name, verify=False) as reader:
+            for _ in reader.iter_batches(max_records=4096 * 4):
+                pass
+            total += reader.index
+    return total
+
+
+def choose_loader(loader: str, backend: str) -> str:
+    """tf.data on the TensorFlow backend, the TF-free NumpyLoader otherwise."""
+    if loader not in LOADERS:
+        raise TrainingOptionError(f"--loader must be one of {', '.join(LOADERS)}, not {loader!r}")
+    if loader == "auto":
+        return "tf" if backend == "tensorflow" else "numpy"
+    if loader == "tf" and backend != "tensorflow":
+        raise TrainingOptionError(
+            f"--loader tf feeds tf.data tensors, which the {backend} backend cannot train on; "
+            "use --loader numpy (or auto)"
+        )
+    return loader
+
+
+@dataclass
+class DataPlan:
+    """The data, described without TensorFlow or Keras: checked, sized, ready to open."""
+
+    data: str
+    inputs: ModelInputs
+    train_split: str | None
+    eval_source: str | None
+    eval_split: str | None
+    records: int
+    batch_size: int
+    transform_dir: str | None
+    raw_label: str | None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(self.records / self.batch_size))
+
+
+def plan_data(
+    data: str,
+    *,
+    task: str,
+    kind: str,
+    label: str | None = None,
+    features: Sequence[str] | None = None,
+    eval_data: str | None = None,
+    n_classes: int | None = None,
+    batch_size: int = 32,
+    scale_label: bool = True,
+) -> DataPlan:
+    """Spec, label, class count, input sizes and record count of `data`; fails fast and TF-free."""
+    check_data_path(data)
+    if eval_data is not None:
+        check_data_path(eval_data, "--eval-data")
+    from pipeline.loaders import load_spec
+
+    if batch_size < 1:
+        raise TrainingOptionError(f"--batch-size must be at least 1, got {batch_size}")
+    job = read_job(data)
+    spec = load_spec(data)
+    chosen = pick_label(spec, label, job.get("label"))
+    train_split, eval_split = _splits(job)
+    transform_dir = transform_dir_of(data)
+
+    key = job.get("key")
+    if features is None and key in spec and key != chosen:
+        # the job's row key passes through the transform; it identifies rows, it is no feature
+        features = [n for n in spec if n not in (chosen, key)]
+    raw_bytes: tuple[str, ...] = ()
+    if kind == "image":
+        candidates = list(features) if features else [n for n in spec if n != chosen]
+        raw_bytes = tuple(n for n in candidates if n in spec and spec[n].dtype == "bytes")
+    if spec[chosen].dtype == "bytes":
+        raise DataSpecError(f"label {chosen!r} is bytes; map it to numbers first")
+    scan, lengths = scan_labels(data, split=train_split, label=chosen, raw_bytes=raw_bytes)
+    if scan.records == 0:
+        raise DataSpecError(f"--data {data}: the training split holds no records")
+
+    if task == CLASSIFICATION and spec[chosen].dtype == "int64":
+        if not scan.integral or scan.label_min < 0:
+            raise DataSpecError(
+                f"label {chosen!r} must hold class ids 0..N-1, found values from "
+                f"{scan.label_min:g} to {scan.label_max:g}"
+            )
+        found = int(scan.label_max) + 1
+        if n_classes is None:
+            n_classes = max(found, 2)
+        elif found > n_classes:
+            raise DataSpecError(
+                f"--classes {n_classes} but label {chosen!r} holds class id {found - 1}"
+            )
+
+    inputs = model_inputs(
+        spec,
+        task=task,
+        kind=kind,
+        label=chosen,
+        features=features,
+        n_classes=n_classes,
+        categorical=categorical_sizes(transform_dir),
+        raw_bytes_lengths=lengths,
+    )
+    if task == REGRESSION and scale_label:
+        inputs = replace(inputs, label_mean=scan.mean, label_std=scan.std)
+
+    if scan.exhausted:
+        records = scan.records
+    else:
+        rows = ((job.get("splits") or {}).get(train_split or "") or {}).get("rows")
+        records = int(rows) if rows else count_records(data, train_split)
+
+    if eval_data is not None:
+        eval_spec = load_spec(eval_data)
+        missing = [n for n in (*inputs.features, inputs.label) if n not in eval_spec]
+        if missing:
+            raise DataSpecError(
+                f"--eval-data {eval_data} lacks {', '.join(missing)}, which the training data has"
+            )
+        eval_source, eval_split_name = eval_data, None
+    elif eval_split is not None:
+        eval_source, eval_split_name = data, eval_split
+    else:
+        eval_source, eval_split_name = None, None
+    return DataPlan(
+        data=data,
+        inputs=inputs,
+        train_split=train_split,
+        eval_source=eval_source,
+        eval_split=eval_split_name,
+        records=records,
+        batch_size=batch_size,
+        transform_dir=transform_dir,
+        raw_label=job.get("label"),
+    )
+
+
+def open_loaders(
+    plan: DataPlan, *, loader: str = "auto", backend: str = "tensorflow", seed: int = 42
+) -> TrainingData:
+    """Open the train (and eval) loaders the plan describes, for the backend in use.
+
+    Raw-pixel bytes features are decoded to uint8 vectors by the loaders themselves.
+    """
+    kind = choose_loader(loader, backend)
+    inputs = plan.inputs
+    common: dict[str, Any] = dict(
+        label=inputs.label, features=list(inputs.features), batch_size=plan.batch_size
+    )
+    if inputs.raw_bytes:
+        common["decode_bytes"] = {n: ("uint8", inputs.shapes[n]) for n in inputs.raw_bytes}
+    evaluation = None
+    if kind == "tf":
+        from pipeline.loaders import tf_dataset
+
+        train = tf_dataset(plan.data, split=plan.train_split, seed=seed, **common)
+        if plan.eval_source is not None:
+            evaluation = tf_dataset(
+                plan.eval_source, split=plan.eval_split, shuffle_buffer=0, **common
+            )
+    else:
+        from pipeline.loaders import KerasPyDataset, NumpyLoader
+
+        train = KerasPyDataset(
+            NumpyLoader(plan.data, split=plan.train_split, shuffle=True, seed=seed, **common)
+        )
+        if plan.eval_source is not None:
+            evaluation = KerasPyDataset(
+                NumpyLoader(plan.eval_source, split=plan.eval_split, shuffle=False, **common)
+            )
+    return TrainingData(
+        train=train,
+        eval=evaluation,
+        inputs=inputs,
+        steps_per_epoch=plan.steps_per_epoch,
+        train_records=plan.records,
+        loader="tf.data" if kind == "tf" else "numpy",
+        data=plan.data,
+        transform_dir=plan.transform_dir,
+        raw_label=plan.raw_label,
+    )
+
+
+def open_training_data(
+    data: str,
+    *,
+    task: str,
+    kind: str,
+    loader: str = "auto",
+    backend: str = "tensorflow",
+    seed: int = 42,
+    **plan_options: Any,
+) -> TrainingData:
+    """plan_data + open_loaders in one call."""
+    choose_loader(loader, backend)
+    plan = plan_data(data, task=task, kind=kind, **plan_options)
+    return open_loaders(plan, loader=loader, backend=backend, seed=seed)
