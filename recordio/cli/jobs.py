@@ -169,7 +169,7 @@ def _finish(result: Any) -> None:
     _console.info(result.summary())
 
 
-# -- commands ---------------------------------------------------------------------------------------
+# -- commands -------------------------------------------------------------------------------
 @job_app.command("csv", context_settings=_PASSTHROUGH)
 def csv_command(
     ctx: typer.Context,

@@ -1,0 +1,410 @@
+"""CSV decoding without Beam: header checks, type inference, and typed Arrow batches + bad rows.
+
+Parsing is pyarrow's C++ reader (quoted fields, embedded delimiters, optional line breaks in
+quoted cells); every cell is read as text and then converted per column, vectorised when the
+whole batch is clean and row by row only for batches that hold a bad cell. A row that cannot
+be decoded — wrong number of cells, a number that is not a number, a required cell left empty,
+a line break inside a cell when line breaks are not allowed (the usual sign of an unbalanced
+quote) — becomes a *bad row*: a dict with the file, the reason and the row's text or cells.
+
+Batches come out in the TFXIO layout that tf.Transform reads: one `large_list<T>` column per
+schema column, holding exactly one value for required columns and zero or one otherwise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import InputError
+from pipeline.schema import FLOAT, INT, STRING, Column, Schema, schema_from_columns
+
+_FLOAT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_SPECIAL_FLOATS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                   "-infinity"}  # fmt: skip
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_INT_PATTERN = r"^\s*[+-]?\d{1,18}\s*$"
+_FLOAT_PATTERN = r"^\s*([+-]?((\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?|[+-]?(nan|inf|infinity)))?\s*$"
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFormat:
+    """How the CSV files are written.
+
+    Attributes:
+        header: the first line of every file names the columns.
+        delimiter: one character between cells.
+        quote_char: the character that quotes cells holding delimiters or line breaks.
+        multiline: allow line breaks inside quoted cells (off: such a row is a bad row, which
+            is how an unbalanced quote shows up).
+        column_names: names for header-less files when no schema gives them.
+        block_bytes: bytes parsed per batch; bigger batches mean fewer, larger TF calls.
+    """
+
+    header: bool = True
+    delimiter: str = ","
+    quote_char: str = '"'
+    multiline: bool = False
+    column_names: tuple[str, ...] | None = None
+    block_bytes: int = 4 << 20
+
+    def __post_init__(self) -> None:
+        if len(self.delimiter) != 1:
+            raise InputError(f"the delimiter must be one character, got {self.delimiter!r}")
+        if len(self.quote_char) != 1:
+            raise InputError(f"the quote character must be one character, got {self.quote_char!r}")
+        if self.block_bytes < 1024:
+            raise InputError(f"block_bytes must be at least 1024, got {self.block_bytes}")
+
+
+_CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
+
+
+def open_input(path: str) -> Any:
+    """A pyarrow input stream over a local or remote file, decompressed by file extension."""
+    import pyarrow as pa
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except Exception as error:  # Beam wraps OSErrors in its own types
+        raise InputError(f"{path}: cannot open: {error}".split("\n")[0]) from error
+    stream = pa.PythonFile(raw, mode="r")
+    codec = next((c for ext, c in _CODECS.items() if path.lower().endswith(ext)), None)
+    return pa.CompressedInputStream(stream, codec) if codec else stream
+
+
+def read_header(path: str, fmt: CsvFormat) -> list[str]:
+    """The column names on the first line of `path` (BOM and surrounding spaces removed)."""
+    head = b""
+    with open_input(path) as raw:  # Beam's compressed files are not io objects: read chunks
+        while b"\n" not in head:
+            chunk = raw.read(1 << 16)
+            if not chunk:
+                break
+            head += chunk
+    text = head.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text), delimiter=fmt.delimiter, quotechar=fmt.quote_char)
+    try:
+        names = next(reader)
+    except StopIteration:
+        raise InputError(f"{path}: the file is empty (expected a header line)") from None
+    names = [n.strip() for n in names]
+    if not any(names):
+        raise InputError(f"{path}: the header line is empty")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{path}: the header repeats column {dupes[0]!r}")
+    return names
+
+
+def file_columns(path: str, schema: Schema | None, fmt: CsvFormat) -> list[str]:
+    """The columns of one file in file order, checked against the schema."""
+    if fmt.header:
+        names = read_header(path, fmt)
+        if schema is not None:
+            missing = [n for n in schema.names if n not in names]
+            if missing:
+                raise InputError(
+                    f"{path}: the header lacks column {missing[0]!r} that the schema declares "
+                    f"(header: {', '.join(names)})"
+                )
+        return names
+    if schema is not None:
+        return schema.names
+    if fmt.column_names:
+        return list(fmt.column_names)
+    raise InputError(
+        f"{path}: the file has no header; give a schema (--schema) or the column names (--columns)"
+    )
+
+
+def _arrow_reader(
+    stream: Any, names: Sequence[str], wanted: Sequence[str], fmt: CsvFormat, on_invalid: Any
+) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read = pacsv.ReadOptions(
+        column_names=list(names), skip_rows=1 if fmt.header else 0, block_size=fmt.block_bytes
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=fmt.delimiter,
+        quote_char=fmt.quote_char,
+        newlines_in_values=fmt.multiline,
+        invalid_row_handler=on_invalid,
+    )
+    convert = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in wanted},
+        include_columns=list(wanted),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,
+    )
+    return pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+
+
+# -- per-column conversion ------------------------------------------------------------------
+def _parse_float(text: str) -> float | None:
+    value = text.strip()
+    if _FLOAT_RE.match(value) or value.lower() in _SPECIAL_FLOATS:
+        return float(value)
+    return None
+
+
+def _parse_int(text: str) -> int | None:
+    value = text.strip()
+    if _INT_RE.match(value):
+        number = int(value)
+        if _INT64_MIN <= number <= _INT64_MAX:
+            return number
+    return None
+
+
+def _convert(col: Column, strings: Any) -> tuple[Any, np.ndarray, str]:
+    """Typed values of one column and a mask of cells that failed to convert (with a reason)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(strings)
+    no_bad = np.zeros(n, dtype=bool)
+    if col.type == STRING:
+        return strings.cast(pa.large_binary()), no_bad, ""
+    target = pa.int64() if col.type == INT else pa.float32()
+    try:
+        return pc.cast(strings, target), no_bad, ""
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    try:  # padded numbers or quoted blanks: trim, blank -> missing, then cast again
+        trimmed = pc.utf8_trim_whitespace(strings)
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        return pc.cast(trimmed, target), no_bad, ""
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    parse = _parse_int if col.type == INT else _parse_float
+    values: list[Any] = []
+    bad = np.zeros(n, dtype=bool)
+    for i, raw in enumerate(strings.cast(pa.binary()).to_pylist()):
+        if raw is None:
+            values.append(None)
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and not text.strip():
+            values.append(None)  # a quoted empty or blank cell: missing, not malformed
+            continue
+        parsed = parse(text) if text is not None else None
+        if parsed is None:
+            bad[i] = True
+        values.append(parsed)
+    kind = "a whole number (int64)" if col.type == INT else "a number"
+    return pa.array(values, type=target), bad, f"is not {kind}"
+
+
+def to_tfxio_batch(columns: dict[str, Any], schema: Schema, arrow_schema: Any) -> Any:
+    """Wrap typed, bad-row-free columns as `large_list` columns (1 value, or 0 when missing)."""
+    import pyarrow as pa
+
+    arrays = []
+    n = len(next(iter(columns.values()))) if columns else 0
+    dense_offsets = None
+    for col in schema.columns:
+        values = columns[col.name]
+        if values.null_count == 0:
+            if dense_offsets is None:
+                dense_offsets = pa.array(np.arange(n + 1, dtype=np.int64))
+            arrays.append(pa.LargeListArray.from_arrays(dense_offsets, values))
+        else:
+            valid = np.asarray(values.is_valid(), dtype=np.int64)
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(valid, out=offsets[1:])
+            arrays.append(pa.LargeListArray.from_arrays(pa.array(offsets), values.drop_null()))
+    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema)
+
+
+def _cells(strings: dict[str, Any], row: int) -> dict[str, str | None]:
+    out = {}
+    for name, arr in strings.items():
+        value = arr[row].as_py()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        out[name] = value
+    return out
+
+
+def decode_batch(
+    strings: dict[str, Any], schema: Schema, arrow_schema: Any, *, path: str, multiline: bool
+) -> tuple[Any, list[dict[str, Any]]]:
+    """Convert one batch of text cells: (TFXIO record batch of good rows, bad-row dicts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = len(next(iter(strings.values())))
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
+
+    def flag(mask: np.ndarray, reason_for: Any) -> None:
+        fresh = mask & ~bad
+        for row in np.flatnonzero(fresh):
+            reasons[int(row)] = reason_for(int(row))
+        bad[:] |= mask
+
+    typed: dict[str, Any] = {}
+    for col in schema.columns:
+        arr = strings[col.name]
+        if col.type == STRING and not multiline:
+            breaks = pc.fill_null(pc.match_substring(arr, "\n"), False)
+            if pc.any(breaks).as_py():
+                flag(
+                    np.asarray(breaks, dtype=bool),
+                    lambda _row, c=col.name: (
+                        f"column {c!r} holds a line break (an unbalanced "
+                        "quote? pass --multiline-cells if cells may span lines)"
+                    ),
+                )
+        values, failed, why = _convert(col, arr)
+        if failed.any():
+            texts = arr.cast(pa.binary()).to_pylist()
+            flag(
+                failed,
+                lambda row, c=col.name, t=texts, w=why: (
+                    f"column {c!r}: {t[row].decode('utf-8', 'replace')!r} {w}"
+                ),
+            )
+        if col.required and values.null_count:
+            missing = ~np.asarray(values.is_valid(), dtype=bool) & ~failed
+            flag(missing, lambda _row, c=col.name: f"column {c!r} is empty but required")
+        typed[col.name] = values
+    bad_rows = [
+        {"file": path, "reason": reasons[row], "cells": _cells(strings, row)}
+        for row in sorted(reasons)
+    ]
+    if bad.any():
+        keep = pa.array(~bad)
+        typed = {name: values.filter(keep) for name, values in typed.items()}
+    return to_tfxio_batch(typed, schema, arrow_schema), bad_rows
+
+
+def decode_csv_file(
+    path: str, schema: Schema, fmt: CsvFormat, arrow_schema: Any, names: Sequence[str]
+) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """Yield (record batch, bad rows) for each block of one CSV file."""
+    width = len(names)
+    pending: list[dict[str, Any]] = []
+
+    def on_invalid(row: Any) -> str:
+        pending.append(
+            {
+                "file": path,
+                "reason": f"expected {width} cells, found {row.actual_columns}",
+                "text": row.text,
+            }
+        )
+        return "skip"
+
+    with open_input(path) as stream:
+        reader = _arrow_reader(stream, names, schema.names, fmt, on_invalid)
+        try:
+            for block in reader:
+                strings = {name: block.column(name) for name in schema.names}
+                if block.num_rows:
+                    batch, bad = decode_batch(
+                        strings, schema, arrow_schema, path=path, multiline=fmt.multiline
+                    )
+                else:
+                    batch, bad = None, []
+                bad = pending + bad
+                pending.clear()
+                yield batch, bad
+        except Exception as error:
+            import pyarrow as pa
+
+            if isinstance(error, (pa.ArrowInvalid, pa.ArrowTypeError)):
+                raise InputError(f"{path}: cannot parse as CSV: {error}".split("\n")[0]) from error
+            raise
+    if pending:
+        yield None, list(pending)
+
+
+# -- inference ------------------------------------------------------------------------------
+def _infer_type(strings: Any) -> str:
+    """int if every present cell is an integer, float if every one is a number, else string."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = strings.drop_null()
+    if len(present) == 0:
+        return STRING
+    for kind, target in ((INT, pa.int64()), (FLOAT, pa.float64())):
+        try:
+            pc.cast(present, target)
+            return kind
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    for kind, pattern in ((INT, _INT_PATTERN), (FLOAT, _FLOAT_PATTERN)):
+        try:
+            if pc.all(pc.match_substring_regex(present, pattern, ignore_case=True)).as_py():
+                return kind
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not UTF-8
+            return STRING
+    return STRING
+
+
+def infer_csv_schema(
+    files: Sequence[str],
+    fmt: CsvFormat,
+    *,
+    max_rows: int = 100_000,
+    label: str | None = None,
+    key: str | None = None,
+) -> Schema:
+    """Infer column types and which columns may be missing from the first `max_rows` rows.
+
+    Rows with the wrong number of cells are ignored here (the job reports them); a column is
+    optional when any scanned cell was empty.
+    """
+    import pyarrow as pa
+
+    if not files:
+        raise InputError("no input files to infer a schema from")
+    names = file_columns(files[0], None, fmt)
+    chunks: dict[str, list[Any]] = {n: [] for n in names}
+    seen = 0
+    for path in files:
+        if seen >= max_rows:
+            break
+        cols = file_columns(path, None, fmt)
+        if sorted(cols) != sorted(names):
+            raise InputError(
+                f"{path}: its columns ({', '.join(cols)}) differ from {files[0]} "
+                f"({', '.join(names)})"
+            )
+        with open_input(path) as stream:
+            reader = _arrow_reader(stream, cols, names, fmt, lambda _row: "skip")
+            for block in reader:
+                take = min(block.num_rows, max_rows - seen)
+                for n in names:
+                    chunks[n].append(block.column(n).slice(0, take))
+                seen += take
+                if seen >= max_rows:
+                    break
+    if seen == 0:
+        raise InputError(f"{files[0]}: no data rows to infer a schema from")
+    types, required = [], []
+    for n in names:
+        strings = pa.chunked_array(chunks[n], type=pa.string()).combine_chunks()
+        types.append(_infer_type(strings))
+        required.append(strings.null_count == 0)
+    schema = schema_from_columns(names, types, required, source="inferred schema")
+    return schema.with_roles(label=label, key=key)

@@ -1,0 +1,120 @@
+"""`recio job csv`: CSV files -> sharded GZIP TFRecords of tf.train.Examples.
+
+Output folder:
+    data-00000-of-0000N.tfrecord.gz   one Example per good row (missing optional cells: empty)
+    schema.json                       the schema used (inferred ones included), for reuse
+    metadata/schema.pbtxt             the same schema in tf.metadata form
+    bad_rows.jsonl                    one JSON line per bad row: file, reason, text or cells
+    recio_job.json                    counts, files, label/key (read by the loaders)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline import progress
+from pipeline._files import join
+from pipeline.job_setup import (
+    builtin_schema,
+    check_remote_paths,
+    csv_schema,
+    expand_inputs,
+    output_files,
+    prepare_output,
+    write_raw_metadata,
+)
+from pipeline.options import CsvJobOptions
+from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.schema import save_schema
+
+DATA_PREFIX = "data"
+SCHEMA_FILE = "schema.json"
+MANAGED = ("data-*-of-*", SCHEMA_FILE, "metadata", "bad_rows.jsonl", "recio_job.json")
+
+
+def run_csv_job(
+    options: CsvJobOptions, *, on_progress: progress.ProgressCallback | None = None
+) -> JobResult:
+    """Convert CSV files to Examples; returns the counts, files and schema location.
+
+    Raises InputError/SchemaError before anything runs when files, header or schema are
+    wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
+    """
+    import apache_beam as beam
+
+    from pipeline import beam_io, runner
+    from pipeline.csv_format import file_columns
+    from pipeline.sinks import write_record_batches
+
+    files, builtin = expand_inputs(options.inputs, what="CSV")
+    schema, _ = csv_schema(
+        options.schema,
+        files,
+        options.csv,
+        default=builtin_schema(builtin),
+        label=options.label,
+        key=options.key,
+        infer_rows=options.infer_rows,
+    )
+    check_remote_paths(options.runner, files, options.output)
+    columns = {path: file_columns(path, schema, options.csv) for path in files}
+    run_opts = options.runner
+    if not run_opts.dry_run:
+        prepare_output(options.output, MANAGED, overwrite=options.overwrite)
+
+    def construct(p: Any) -> None:
+        read = p | "ReadCsv" >> beam_io.ReadCsvBatches(
+            columns, schema, options.csv, spread=not run_opts.local
+        )
+        written_bad = beam_io.write_bad_rows(read[beam_io.BAD], options.output)
+        batches = beam_io.enforce_bad_row_limit(
+            read["batches"], read[beam_io.BAD], written_bad, options.max_bad_rows
+        )
+        _ = (
+            batches
+            | "EncodeExamples" >> beam.ParDo(beam_io.EncodeExamplesFn("rows_written"))
+            | "WriteExamples"
+            >> write_record_batches(
+                join(options.output, DATA_PREFIX),
+                compression=options.compression,
+                num_shards=options.shards,
+            )
+        )
+
+    outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
+    if outcome.dry_run:
+        return JobResult(
+            job="csv",
+            output=options.output,
+            runner=run_opts.runner,
+            dry_run=True,
+            inputs=tuple(files),
+            extra={"dry_run": runner.dry_run_details(outcome.result)},
+            pipeline_result=outcome.result,
+        )
+    schema_path = join(options.output, SCHEMA_FILE)
+    save_schema(schema, schema_path)
+    write_raw_metadata(schema, options.output)
+    counters = outcome.counters
+    result = JobResult(
+        job="csv",
+        output=options.output,
+        runner=run_opts.runner,
+        seconds=outcome.seconds,
+        rows_in=counters.get(progress.ROWS_COUNTER, 0),
+        bad_rows=counters.get("bad_rows", 0),
+        bad_rows_file=join(options.output, beam_io.BAD_ROWS_FILE),
+        splits={
+            "data": SplitInfo(
+                counters.get("rows_written", 0),
+                output_files(options.output, f"{DATA_PREFIX}-*-of-*"),
+            )
+        },
+        label=schema.label,
+        key=schema.key,
+        schema_file=schema_path,
+        inputs=tuple(files),
+        pipeline_result=outcome.result,
+    )
+    write_job_file(result)
+    return result

@@ -1,0 +1,143 @@
+"""What a job reports when it finishes: a JobResult, its recio_job.json, and a printed summary."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+JOB_FILE = "recio_job.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SplitInfo:
+    """One output split: how many rows, which files (relative to the output folder)."""
+
+    rows: int
+    files: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class JobResult:
+    """The outcome of one job run.
+
+    Attributes:
+        job: "csv", "transform" or "augment".
+        output: the output folder.
+        runner: the Beam runner that ran (or translated) the job.
+        seconds: wall time of the Beam run.
+        rows_in: rows (or images) read successfully.
+        bad_rows: rows that could not be decoded (listed in `bad_rows_file`).
+        splits: output splits by name ("data" for csv/augment, "train"/"eval" for transform).
+        stats: what the analyzers computed (transform job), per output feature.
+        label, key: the label and key columns, for loaders.
+        dry_run: the job was translated (e.g. for Dataflow) but not run; no outputs exist.
+        pipeline_result: Beam's PipelineResult (for dry runs: `.job` holds the Dataflow job).
+    """
+
+    job: str
+    output: str
+    runner: str
+    seconds: float = 0.0
+    rows_in: int = 0
+    bad_rows: int = 0
+    bad_rows_file: str | None = None
+    splits: dict[str, SplitInfo] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    key: str | None = None
+    schema_file: str | None = None
+    inputs: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    pipeline_result: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The content of OUT/recio_job.json (everything but the live Beam objects)."""
+        return {
+            "job": self.job,
+            "label": self.label,
+            "key": self.key,
+            "splits": {
+                name: {"rows": info.rows, "files": list(info.files)}
+                for name, info in self.splits.items()
+            },
+            "rows_in": self.rows_in,
+            "bad_rows": {"count": self.bad_rows, "file": self.bad_rows_file},
+            "schema": self.schema_file,
+            "stats": self.stats,
+            "inputs": list(self.inputs),
+            "runner": self.runner,
+            "seconds": round(self.seconds, 3),
+            **self.extra,
+        }
+
+    def summary(self) -> str:
+        """A few lines for a person: rows in and out, bad rows, statistics, where things went."""
+        if self.dry_run:
+            return _dry_run_summary(self)
+        lines = [f"recio job {self.job}: finished in {self.seconds:.1f} s on {self.runner}"]
+        lines.append(f"  rows in      {self.rows_in:,}")
+        bad = f"  bad rows     {self.bad_rows:,}"
+        if self.bad_rows_file:
+            bad += f"  -> {self.bad_rows_file}"
+        lines.append(bad)
+        for name, info in self.splits.items():
+            where = info.files[0] if len(info.files) == 1 else f"{len(info.files)} files"
+            lines.append(f"  {name:<12} {info.rows:,} rows -> {where}")
+        lines += _stats_lines(self.stats)
+        if self.schema_file:
+            lines.append(f"  schema       {self.schema_file}")
+        lines.append(f"  output       {self.output}")
+        return "\n".join(lines)
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        shown = ", ".join(_number(v) for v in value[:6])
+        return f"[{shown}{', ...' if len(value) > 6 else ''}]"
+    return str(value)
+
+
+def _stats_lines(stats: dict[str, Any]) -> list[str]:
+    lines = []
+    analyzers = stats.get("analyzers") or {}
+    vocabs = stats.get("vocabularies") or {}
+    if analyzers or vocabs:
+        lines.append("  analyzers (computed on the train split):")
+    for output in sorted(analyzers):
+        values = analyzers[output]
+        parts = [f"{k} {_number(v)}" for k, v in values.items() if not k.startswith("var")]
+        lines.append(f"    {output:<22} " + ", ".join(parts))
+    for name in sorted(vocabs):
+        info = vocabs[name]
+        top = ", ".join(info["top"][:5])
+        lines.append(f"    {name:<22} vocabulary of {info['size']:,}: {top}")
+    if stats.get("error"):
+        lines.append(f"    ({stats['error']})")
+    return lines
+
+
+def _dry_run_summary(result: JobResult) -> str:
+    info = result.extra.get("dry_run", {})
+    lines = [
+        f"recio job {result.job}: translated for {result.runner} (dry run, nothing submitted)",
+        f"  steps        {info.get('steps', '?')}",
+        f"  image        {info.get('image', '?')}",
+        f"  staged       {', '.join(info.get('staged', [])) or '-'}",
+    ]
+    return "\n".join(lines)
+
+
+def write_job_file(result: JobResult) -> str:
+    """Write OUT/recio_job.json atomically and return its path."""
+    from pipeline._files import join, write_text
+
+    path = join(result.output, JOB_FILE)
+    write_text(path, json.dumps(result.to_json(), indent=2, default=str) + "\n")
+    return path

@@ -1,0 +1,149 @@
+"""Build, run and watch a Beam pipeline the same way for every runner.
+
+The job functions hand over a `construct(pipeline)` callback; this module owns the options,
+progress reporting, waiting, metrics and the translation of worker errors into one clean line.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline import progress
+from pipeline.errors import JobFailedError, JobOptionsError, PipelineError, TooManyBadRowsError
+from pipeline.options import RunnerOptions
+
+_BEAM_SUFFIX = re.compile(r"\s*\[while running '([^']*)'\]")
+_ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit))\s*:\s*(.+)$")
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """A finished (or translated) run: Beam's result, the recio counters, the wall time."""
+
+    result: Any
+    counters: dict[str, int]
+    seconds: float
+    dry_run: bool
+
+
+def pipeline_options(runner: RunnerOptions) -> Any:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    return PipelineOptions(runner.pipeline_args())
+
+
+def run(
+    construct: Callable[[Any], None],
+    runner: RunnerOptions,
+    *,
+    on_progress: progress.ProgressCallback | None = None,
+    output: str | None = None,
+) -> RunOutcome:
+    """Construct the pipeline, run it to completion, return its counters.
+
+    Errors raised while the pipeline runs come back as PipelineError subclasses with one
+    readable line (the failing step's name included); RECIO_DEBUG=1 at the CLI shows the rest.
+    """
+    import apache_beam as beam
+    from apache_beam.runners.runner import PipelineState
+
+    start = time.perf_counter()  # construction included: TFT traces the graph here
+    try:
+        pipeline = beam.Pipeline(options=pipeline_options(runner))
+    except ValueError as error:  # Beam's option validation: one message per bad option
+        problems = [line.strip() for line in str(error).split("\n")[1:] if line.strip()]
+        raise JobOptionsError(
+            f"{runner.runner} rejected the options: {'; '.join(problems) or error}"
+        ) from error
+    construct(pipeline)
+    try:
+        if runner.local and on_progress is not None:
+            with progress.LocalReporter(on_progress):
+                result = pipeline.run()
+                result.wait_until_finish()
+        else:
+            result = pipeline.run()
+            if not runner.dry_run:
+                progress.poll_remote(result, on_progress)
+                result.wait_until_finish()
+    except Exception as error:
+        if output is not None:
+            remove_sink_temp_dirs(output)
+        raise translate_error(error) from error
+    seconds = time.perf_counter() - start
+    state = getattr(result, "state", None)
+    if not runner.dry_run and state not in (PipelineState.DONE, None):
+        raise JobFailedError(f"the Beam job ended in state {state} on {runner.runner}")
+    counters = {} if runner.dry_run else progress.counter_values(result)
+    return RunOutcome(result, counters, seconds, runner.dry_run)
+
+
+def translate_error(error: BaseException) -> PipelineError:
+    """One line a person can act on, from whatever a runner raised."""
+    text = str(error)
+    marker = "recio: too many bad rows:"
+    if marker in text:
+        detail = text.split(marker, 1)[1].strip().split("\n")[0]
+        return TooManyBadRowsError(_BEAM_SUFFIX.sub("", detail).strip())
+    step = None
+    found = _BEAM_SUFFIX.findall(text)
+    if found:
+        step = found[-1]
+    if isinstance(error, PipelineError):
+        line = _BEAM_SUFFIX.sub("", text.split("\n")[0]).strip()
+        translated = type(error)(line)
+        return translated
+    line = None
+    for candidate in reversed(text.split("\n")):
+        match = _ERROR_LINE.match(candidate)
+        if match:
+            line = f"{match.group(1)}: {_BEAM_SUFFIX.sub('', match.group(2)).strip()}"
+            break
+    if line is None:
+        line = f"{type(error).__name__}: {_BEAM_SUFFIX.sub('', text.split(chr(10))[0]).strip()}"
+    where = f" in step {step!r}" if step else ""
+    return JobFailedError(f"the Beam job failed{where}: {line}")
+
+
+def dry_run_details(result: Any) -> dict[str, Any]:
+    """Steps, worker image and staged files of a Dataflow job translated with --dry_run=True."""
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    job = getattr(result, "job", None)
+    if job is None:
+        return {}
+    proto = job.proto_pipeline
+    names = sorted({t.unique_name for t in proto.components.transforms.values()})
+    images, staged = [], []
+    for env in proto.components.environments.values():
+        if env.urn == "beam:env:docker:v1":
+            images.append(beam_runner_api_pb2.DockerPayload.FromString(env.payload).container_image)
+        for dep in env.dependencies:
+            role = beam_runner_api_pb2.ArtifactStagingToRolePayload.FromString(dep.role_payload)
+            staged.append(role.staged_name)
+    return {
+        "steps": len(names),
+        "step_names": names,
+        "image": images[0] if images else None,
+        "staged": sorted(set(staged)),
+        "job_type": int(job.proto.type),
+    }
+
+
+def remove_sink_temp_dirs(output: str) -> None:
+    """Delete the beam-temp-* folders Beam's file sinks leave behind when a job fails (local)."""
+    import glob
+    import os
+    import shutil
+
+    from pipeline._files import is_remote
+
+    if is_remote(output):
+        return
+    for pattern in ("beam-temp-*", os.path.join("*", "beam-temp-*")):
+        for path in glob.glob(os.path.join(output, pattern)):
+            shutil.rmtree(path, ignore_errors=True)

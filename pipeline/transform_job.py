@@ -1,0 +1,222 @@
+"""`recio job transform`: raw CSV or Example TFRecords -> tf.Transform outputs.
+
+The training split goes through `AnalyzeAndTransformDataset`, the eval split through
+`TransformDataset` with the same transform, so eval never leaks into the statistics. The
+output folder is what `tft.TFTransformOutput(OUT)` expects, plus the data and a job record:
+
+    transform_fn/  transformed_metadata/   written by tft_beam.WriteTransformFn
+    metadata/                              the raw schema (so raw_feature_spec() works)
+    data/train-00000-of-0000N.tfrecord.gz  transformed Examples, training split
+    data/eval-00000-of-0000N.tfrecord.gz   transformed Examples, eval split
+    schema.json  bad_rows.jsonl  recio_job.json
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from pipeline import progress
+from pipeline._files import is_remote, join
+from pipeline.csv_format import file_columns
+from pipeline.job_setup import (
+    builtin_schema,
+    check_remote_paths,
+    csv_schema,
+    detect_format,
+    expand_inputs,
+    infer_example_schema,
+    output_files,
+    prepare_output,
+    scratch_dir,
+    with_roles,
+)
+from pipeline.options import TransformJobOptions
+from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.schema import Schema, load_schema, save_schema, with_default_transforms
+
+DATA_DIR = "data"
+SCHEMA_FILE = "schema.json"
+MANAGED = (
+    "transform_fn",
+    "transformed_metadata",
+    "metadata",
+    DATA_DIR,
+    SCHEMA_FILE,
+    "bad_rows.jsonl",
+    "recio_job.json",
+)
+
+
+def _schema_for(
+    options: TransformJobOptions, files: list[str], fmt: str, builtin: str | None
+) -> Schema:
+    if fmt == "csv":
+        schema, _ = csv_schema(
+            options.schema,
+            files,
+            options.csv,
+            default=builtin_schema(builtin),
+            label=options.label,
+            key=options.key,
+            infer_rows=options.infer_rows,
+        )
+        return schema
+    if isinstance(options.schema, Schema):
+        schema = options.schema
+    elif options.schema:
+        schema = load_schema(options.schema)
+    else:
+        schema = infer_example_schema(files, max_records=options.infer_rows)
+    return with_roles(schema, options.label, options.key)
+
+
+def _temp_dir(options: TransformJobOptions) -> str:
+    if options.transform_temp_dir:
+        return options.transform_temp_dir
+    if options.runner.local:
+        return scratch_dir("recio-tft-")
+    if options.runner.temp_location:
+        return join(options.runner.temp_location, "recio-tft", uuid.uuid4().hex[:12])
+    if is_remote(options.output):
+        return join(options.output, ".recio-tft-tmp", uuid.uuid4().hex[:12])
+    return scratch_dir("recio-tft-")
+
+
+def run_transform_job(
+    options: TransformJobOptions, *, on_progress: progress.ProgressCallback | None = None
+) -> JobResult:
+    """Analyze on train, transform train and eval, write everything TFTransformOutput needs.
+
+    The transforms come from the schema (per-column declarations; an inferred schema gets
+    z-scores and vocabularies) or from `module_file`'s top-level `preprocessing_fn`.
+    """
+    import apache_beam as beam
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata
+
+    from pipeline import beam_io, runner, stats
+    from pipeline.preprocessing import load_preprocessing_fn, make_preprocessing_fn
+    from pipeline.sinks import write_record_batches
+
+    files, builtin = expand_inputs(options.inputs, what="input")
+    check_remote_paths(options.runner, files, options.output)
+    fmt = detect_format(files, options.input_format)
+    schema = _schema_for(options, files, fmt, builtin)
+    if options.module_file:
+        preprocessing_fn = load_preprocessing_fn(options.module_file)
+    else:
+        if not schema.has_transforms:
+            schema = with_default_transforms(schema)
+        preprocessing_fn = make_preprocessing_fn(schema)
+    columns = (
+        {path: file_columns(path, schema, options.csv) for path in files} if fmt == "csv" else {}
+    )
+    run_opts = options.runner
+    if not run_opts.dry_run:
+        prepare_output(options.output, MANAGED, overwrite=options.overwrite)
+    temp_dir = _temp_dir(options)
+    data_dir = join(options.output, DATA_DIR)
+    with_eval = options.eval_fraction > 0
+
+    def write_split(name: str, data: Any, metadata: Any) -> None:
+        deferred = metadata.deferred_metadata | f"{name.title()}Schema" >> beam.Map(
+            lambda m: m.schema
+        )
+        _ = (
+            data
+            | f"Encode{name.title()}"
+            >> beam.ParDo(
+                beam_io.EncodeExamplesFn(f"{name}_rows_written"),
+                schema=beam.pvalue.AsSingleton(deferred),
+            )
+            | f"Write{name.title()}"
+            >> write_record_batches(
+                join(data_dir, name), compression=options.compression, num_shards=options.shards
+            )
+        )
+
+    def construct(p: Any) -> None:
+        with tft_beam.Context(temp_dir=temp_dir):
+            spread = not run_opts.local
+            if fmt == "csv":
+                source = beam_io.ReadCsvBatches(columns, schema, options.csv, spread=spread)
+            else:
+                source = beam_io.ReadExampleBatches(files, schema, spread=spread)
+            read = p | "ReadInput" >> source
+            written_bad = beam_io.write_bad_rows(read[beam_io.BAD], options.output)
+            batches = beam_io.enforce_bad_row_limit(
+                read["batches"], read[beam_io.BAD], written_bad, options.max_bad_rows
+            )
+            split = batches | "SplitTrainEval" >> beam.ParDo(
+                beam_io.SplitBatchFn(schema.key, options.eval_fraction, options.split_salt)
+            ).with_outputs(beam_io.EVAL, main="train")
+            config = schema.tensor_adapter_config()
+            (train, train_meta), transform_fn = (
+                split.train,
+                config,
+            ) | "AnalyzeAndTransformTrain" >> tft_beam.AnalyzeAndTransformDataset(
+                preprocessing_fn, output_record_batches=True
+            )
+            write_split("train", train, train_meta)
+            if with_eval:
+                evaluation, eval_meta = (
+                    (split[beam_io.EVAL], config),
+                    transform_fn,
+                ) | "TransformEval" >> tft_beam.TransformDataset(output_record_batches=True)
+                write_split("eval", evaluation, eval_meta)
+            _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(options.output)
+            raw_metadata = dataset_metadata.DatasetMetadata(schema.tf_metadata_schema())
+            _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
+                join(options.output, "metadata"), p
+            )
+
+    outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
+    if outcome.dry_run:
+        return JobResult(
+            job="transform",
+            output=options.output,
+            runner=run_opts.runner,
+            dry_run=True,
+            inputs=tuple(files),
+            extra={"dry_run": runner.dry_run_details(outcome.result)},
+            pipeline_result=outcome.result,
+        )
+    schema_path = join(options.output, SCHEMA_FILE)
+    save_schema(schema, schema_path)
+    counters = outcome.counters
+    splits = {
+        "train": SplitInfo(
+            counters.get("train_rows_written", 0),
+            output_files(options.output, os.path.join(DATA_DIR, "train-*-of-*")),
+        )
+    }
+    if with_eval:
+        splits["eval"] = SplitInfo(
+            counters.get("eval_rows_written", 0),
+            output_files(options.output, os.path.join(DATA_DIR, "eval-*-of-*")),
+        )
+    result = JobResult(
+        job="transform",
+        output=options.output,
+        runner=run_opts.runner,
+        seconds=outcome.seconds,
+        rows_in=counters.get(progress.ROWS_COUNTER, 0),
+        bad_rows=counters.get("bad_rows", 0),
+        bad_rows_file=join(options.output, beam_io.BAD_ROWS_FILE),
+        splits=splits,
+        stats=stats.describe(options.output),
+        label=schema.label,
+        key=schema.key,
+        schema_file=schema_path,
+        inputs=tuple(files),
+        extra={
+            "eval_fraction": options.eval_fraction,
+            "module_file": options.module_file,
+            "transform_fn": join(options.output, "transform_fn"),
+        },
+        pipeline_result=outcome.result,
+    )
+    write_job_file(result)
+    return result

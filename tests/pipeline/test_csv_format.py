@@ -1,0 +1,124 @@
+"""CSV decoding without Beam: quoting, missing cells, bad rows and type inference."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from pipeline.csv_format import CsvFormat, decode_csv_file, file_columns, infer_csv_schema
+from pipeline.errors import InputError
+from pipeline.schema import parse_schema
+
+SCHEMA = parse_schema(
+    {
+        "columns": [
+            {"name": "id", "type": "int"},
+            {"name": "x", "type": "float", "required": False},
+            {"name": "s", "type": "string"},
+        ]
+    }
+)
+MESSY = (
+    "id,x,s\n"
+    "1,2.5,a\n"
+    "2,,b\n"  # missing optional float
+    "3,4,5,6\n"  # one cell too many
+    "4,abc,c\n"  # not a number
+    '5, 7.5 ,"d, e"\n'  # padded number, quoted delimiter
+    "6\n"  # too few cells
+    '7,nan,""\n'  # nan, quoted empty string
+    ",1,z\n"  # required int missing
+    '9,1e3,"unterminated\n'  # unbalanced quote swallows the rest
+    "10,1,zz\n"
+)
+
+
+def _decode(path, schema=SCHEMA, fmt=CsvFormat()):
+    batches, bad = [], []
+    for batch, rows in decode_csv_file(
+        str(path), schema, fmt, schema.arrow_schema(), file_columns(str(path), schema, fmt)
+    ):
+        if batch is not None:
+            batches.append(batch)
+        bad += rows
+    return batches, bad
+
+
+def test_messy_file_good_rows_and_reasons(tmp_path) -> None:
+    path = tmp_path / "messy.csv"
+    path.write_text(MESSY)
+    batches, bad = _decode(path)
+    good = {k: sum((b.column(k).to_pylist() for b in batches), []) for k in SCHEMA.names}
+    assert good["id"] == [[1], [2], [5], [7]]
+    assert good["x"][:3] == [[2.5], [], [7.5]]
+    assert good["x"][3][0] != good["x"][3][0]  # nan
+    assert good["s"] == [[b"a"], [b"b"], [b"d, e"], [b""]]
+    reasons = sorted(r["reason"] for r in bad)
+    assert len(bad) == 5, bad
+    assert "expected 3 cells, found 4" in reasons
+    assert "expected 3 cells, found 1" in reasons
+    assert "column 'x': 'abc' is not a number" in reasons
+    assert "column 'id' is empty but required" in reasons
+    assert any("line break" in r for r in reasons)
+    assert all(r["file"] == str(path) for r in bad)
+    texts = [r.get("text") or r["cells"] for r in bad]
+    assert "3,4,5,6" in texts and {"id": "4", "x": "abc", "s": "c"} in texts
+
+
+def test_multiline_cells_allowed_when_asked(tmp_path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text('id,x,s\n1,1,"two\nlines"\n2,2,b\n')
+    batches, bad = _decode(path, fmt=CsvFormat(multiline=True))
+    assert not bad
+    assert batches[0].column("s").to_pylist() == [[b"two\nlines"], [b"b"]]
+    _, bad = _decode(path)
+    assert len(bad) == 1 and "line break" in bad[0]["reason"]
+
+
+def test_header_order_can_differ_and_extra_columns_are_ignored(tmp_path) -> None:
+    path = tmp_path / "reordered.csv.gz"
+    with gzip.open(path, "wt") as out:
+        out.write("s,extra,id,x\nq,zzz,7,0.5\n")
+    batches, bad = _decode(path)
+    assert not bad
+    assert batches[0].column("id").to_pylist() == [[7]]
+    assert batches[0].column("s").to_pylist() == [[b"q"]]
+
+
+def test_header_missing_a_schema_column_fails_early(tmp_path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("id,s\n1,a\n")
+    with pytest.raises(InputError, match="lacks column 'x'"):
+        file_columns(str(path), SCHEMA, CsvFormat())
+
+
+def test_headerless_file_uses_schema_order(tmp_path) -> None:
+    path = tmp_path / "noheader.csv"
+    path.write_text("1,2,a\n2,,b\n")
+    batches, bad = _decode(path, fmt=CsvFormat(header=False))
+    assert not bad and batches[0].column("id").to_pylist() == [[1], [2]]
+    with pytest.raises(InputError, match="no header"):
+        file_columns(str(path), None, CsvFormat(header=False))
+
+
+def test_infer_types_and_optional_columns(tmp_path) -> None:
+    path = tmp_path / "infer.csv"
+    path.write_text("a,b,c,d,e\n1,1.5,x, 3 ,\n2,,y,4,\n-3,2e3,z,5,\n")
+    schema = infer_csv_schema([str(path)], CsvFormat(), label="c")
+    types = {c.name: (c.type, c.required) for c in schema.columns}
+    assert types == {
+        "a": ("int", True),
+        "b": ("float", False),
+        "c": ("string", True),
+        "d": ("int", True),
+        "e": ("string", False),
+    }
+    assert schema.label == "c"
+
+
+def test_empty_file_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(InputError, match="empty"):
+        infer_csv_schema([str(path)], CsvFormat())

@@ -1,0 +1,134 @@
+"""`recio job ...` as a user runs it: real subprocesses, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from recordio.cli.jobs import split_passthrough
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def recio(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "recordio", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+    )
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
+
+
+def test_help_lists_the_three_jobs() -> None:
+    done = recio("job", "--help")
+    assert done.returncode == 0
+    for name in ("csv", "transform", "augment"):
+        assert name in done.stdout
+
+
+def test_split_passthrough_keeps_inputs_and_beam_options(tmp_path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text("x\n1\n")
+    inputs, beam = split_passthrough(
+        [
+            str(data),
+            "--job_endpoint",
+            "localhost:8099",
+            "--dry_run=True",
+            "--save_main_session",
+            str(data),
+            "builtin:people",
+        ]  # fmt: skip
+    )
+    assert inputs == [str(data), str(data), "builtin:people"]
+    assert beam == ["--job_endpoint=localhost:8099", "--dry_run=True", "--save_main_session"]
+
+
+def test_missing_input_is_one_clean_line(tmp_path) -> None:
+    done = recio("job", "csv", str(tmp_path / "nope-*.csv"), "--output", str(tmp_path / "o"))
+    assert done.returncode == 1
+    assert _error_lines(done.stderr) == [f"Error: {tmp_path}/nope-*.csv: no CSV files match; "
+                                         "check the path or the glob"]  # fmt: skip
+    assert "Traceback" not in done.stderr
+
+
+def test_dataflow_without_project_is_refused_before_anything_runs(tmp_path) -> None:
+    done = recio("job", "transform", "builtin:people:10", "--output", str(tmp_path / "o"),
+                 "--runner", "DataflowRunner", "--setup-file", "setup.py")  # fmt: skip
+    assert done.returncode == 1
+    assert _error_lines(done.stderr) == [
+        "Error: DataflowRunner needs --project, --region, --temp-location"
+    ]
+
+
+@pytest.mark.requires_beam
+@pytest.mark.slow
+def test_malformed_csv_over_the_limit_fails_with_dead_letters(tmp_path) -> None:
+    data = tmp_path / "bad.csv"
+    data.write_text("id,x\n1,1.5\n2,oops\n3,2.5\n4,\n")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"columns": [{"name": "id", "type": "int"},
+                                              {"name": "x", "type": "float"}]}))  # fmt: skip
+    out = tmp_path / "out"
+    done = recio("job", "csv", str(data), "--output", str(out), "--schema", str(schema),
+                 "--max-bad-rows", "1")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert _error_lines(done.stderr) == [
+        f"Error: 2 bad rows exceed --max-bad-rows 1; they are listed in {out}/bad_rows.jsonl"
+    ]
+    assert "Traceback" not in done.stderr
+    bad = [json.loads(line) for line in (out / "bad_rows.jsonl").read_text().splitlines()]
+    assert sorted(b["reason"] for b in bad) == [
+        "column 'x' is empty but required",
+        "column 'x': 'oops' is not a number",
+    ]
+    assert not list(out.glob("data-*")) and not list(out.glob("beam-temp-*"))
+
+
+@pytest.mark.requires_beam
+@pytest.mark.slow
+def test_csv_job_on_builtin_data_with_a_pass_through_option(tmp_path) -> None:
+    out = tmp_path / "people"
+    done = recio("job", "csv", "builtin:people:300", "--output", str(out), "--shards", "2",
+                 "--direct_running_mode", "in_memory")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "recio job csv: finished" in done.stderr and "rows processed" in done.stderr
+    job = json.loads((out / "recio_job.json").read_text())
+    assert job["rows_in"] == 300 and job["splits"]["data"]["rows"] == 300
+    assert len(job["splits"]["data"]["files"]) == 2
+    schema = json.loads((out / "schema.json").read_text())
+    assert [c["name"] for c in schema["columns"]] == ["id", "age", "income", "color", "label"]
+
+
+@pytest.mark.requires_beam
+@pytest.mark.slow
+def test_augment_job_on_builtin_images(tmp_path) -> None:
+    out = tmp_path / "shapes"
+    done = recio("job", "augment", "builtin:shapes:2", "--output", str(out), "--copies", "1",
+                 "--no-rotate", "--quiet")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job = json.loads((out / "recio_job.json").read_text())
+    assert job["rows_in"] == 6 and job["splits"]["data"]["rows"] == 12
+    assert job["classes"] == ["circle", "square", "stripes"]
+    assert "rows processed" not in done.stderr
+
+
+@pytest.mark.requires_beam
+@pytest.mark.slow
+def test_csv_job_dataflow_dry_run_from_the_cli(tmp_path) -> None:
+    done = recio("job", "csv", "builtin:people:20", "--output", str(tmp_path / "o"),
+                 "--runner", "DataflowRunner", "--project", "my-project", "--region",
+                 "europe-west1", "--temp-location", "gs://my-bucket/tmp", "--setup-file",
+                 "setup.py", "--dry_run=True", "--sdk_location=container")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "translated for DataflowRunner (dry run, nothing submitted)" in done.stderr
+    assert "workflow.tar.gz" in done.stderr
