@@ -62,13 +62,18 @@ SCRIPT = textwrap.dedent(
                          "same": all(np.array_equal(np_cols[k], tf_cols[k]) for k in np_cols)}
     done = cols(tf_dataset(os.path.join(root, "raw"), label="label", transform_dir=out,
                            shuffle_buffer=0, batch_size=64).as_numpy_iterator())
-    stats = job["stats"]["analyzers"]["x"]
-    want = (np.array([r[0] for r in rows], np.float32) - stats["mean"]) / stats["std"]
+    # The job's own output (train + eval) is the same transform applied by Beam.
+    train, ev = (cols(NumpyLoader(out, label="label", split=split, shuffle=False, prefetch=0))
+                 for split in ("train", "eval"))
+    beam = {k: np.concatenate([train[k], ev[k]]) for k in train}
     report["raw_through_transform"] = {
         "rows": int(done["label"].size),
-        "x_max_error": float(np.abs(done["x"] - want).max()),
-        "colors": sorted(set(done["color"].tolist())),
+        "max_error": max(float(np.abs(np.sort(done[k]) - np.sort(beam[k])).max())
+                         for k in ("x", "y")),
+        "colors": sorted(np.unique(done["color"]).tolist()),
+        "same_colors": np.array_equal(np.sort(done["color"]), np.sort(beam["color"])),
         "labels": done["label"].tolist() == [r[3] for r in rows],
+        "x_changed": bool(np.abs(done["x"] - np.array([r[0] for r in rows])).max() > 1e-3),
     }
     print("REPORT" + json.dumps(report))
     """
@@ -98,5 +103,6 @@ def test_loaders_read_a_transform_job_output(tmp_path: object, python_env: dict[
         assert report[split]["same"], f"NumpyLoader and tf_dataset differ on {split}"
     raw = report["raw_through_transform"]
     assert raw["rows"] == 300 and raw["labels"]
-    assert raw["x_max_error"] < 1e-4
+    assert raw["x_changed"], "the raw values were not transformed"
+    assert raw["max_error"] < 1e-5 and raw["same_colors"]
     assert raw["colors"] == [0, 1, 2]

@@ -180,3 +180,24 @@ def test_a_tiny_keras_model_trains_from_each_loader(fm: tuple[str, np.ndarray, n
     )
     history = model().fit(ds.map(lambda f, y: (f["image"], y)), epochs=3, verbose=0).history
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_tf_dataset_surfaces_or_salvages_a_damaged_shard(tmp_path: Path) -> None:
+    from pipeline.loaders import tf_dataset
+    from recordio import CorruptRecordError
+
+    images, labels = fmnist_arrays(40, seed=8)
+    paths = write_fmnist(tmp_path, images, labels, shards=2, compression="NONE")
+    raw = bytearray(Path(paths[0]).read_bytes())
+    size = 12 + int.from_bytes(raw[:8], "little") + 4
+    raw[5 * size + 200] ^= 0x55  # the data of record 5 of the first file
+    Path(paths[0]).write_bytes(bytes(raw))
+    with pytest.raises(CorruptRecordError) as caught:
+        tf_dataset(str(tmp_path), label="label", verify=True)
+    assert caught.value.path == paths[0] and caught.value.offset == 5 * size
+    ds = tf_dataset(str(tmp_path), label="label", salvage=True, seed=1, decode_bytes=RAW)
+    x, y = collect(ds.as_numpy_iterator())
+    want = keys(images, labels)
+    want[(int(labels[0::2][5]), images[0::2][5].tobytes())] -= 1
+    assert keys(x, y) == +want
+    assert [d.offset for d in ds.recio_damage] == [5 * size]

@@ -1,0 +1,372 @@
+"""Lanes: read units in turn, decode a window of records at once, hand out rows in order.
+
+A lane's position is a cursor (see `_plan.CURSOR_FIELDS`): where its current window starts in
+the record stream (a recordio `start_offset`), the window's number (which seeds its permutation)
+and how many of its rows were handed out. Restarting a lane from a cursor re-reads that one
+window and continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from pipeline.loaders._plan import CURSOR_WIDTH, Unit, assign_lanes, rng, shares
+from pipeline.loaders.decode import LENGTHS, ExampleDecoder, Field
+from pipeline.loaders.errors import LoaderError
+from pipeline.loaders.files import is_remote, open_binary
+
+READ_BATCH = 1024
+FRAMING = 16  # bytes of header and footer around each record in the stream
+
+
+@dataclass
+class ReadOptions:
+    """How records are read (passed to recordio.TFRecordReader)."""
+
+    verify: bool = True
+    strict: bool = True
+    max_record_bytes: int = 256 << 20
+    salvage: bool = False
+
+
+def open_reader(
+    path: str, offset: int, opts: ReadOptions, on_damage: Callable[..., None] | None
+) -> Any:
+    from recordio import TFRecordReader
+
+    source = open_binary(path) if is_remote(path) else path
+    return TFRecordReader(
+        source,
+        verify=opts.verify,
+        strict=opts.strict,
+        max_record_bytes=opts.max_record_bytes,
+        start_offset=offset,
+        on_damage=on_damage if opts.salvage else None,
+    )
+
+
+def count_records(path: str, opts: ReadOptions) -> int:
+    """Records a read with these options yields (damaged ones excluded when salvaging)."""
+    reader = open_reader(path, 0, opts, (lambda damage: None))
+    n = 0
+    for batch in reader.iter_batches(max_records=8192):
+        n += len(batch)
+    return n
+
+
+class UnitStream:
+    """The kept records of one unit, from a given stream position, with that position tracked."""
+
+    def __init__(
+        self,
+        unit: Unit,
+        offset: int,
+        record: int,
+        opts: ReadOptions,
+        on_damage: Callable[..., None] | None,
+    ) -> None:
+        self.unit = unit
+        self.offset = offset  # stream offset of the next raw record not consumed
+        self.record = record  # file index (among records read) of that record
+        self._opts = opts
+        self._on_damage = on_damage
+        self._reader: Any = None
+        self._batches: Any = None
+        self._buf: list[bytes] = []
+        self._pos = 0
+        self.done = False
+
+    def _refill(self) -> bool:
+        if self._reader is None:
+            self._reader = open_reader(self.unit.path, self.offset, self._opts, self._on_damage)
+            self._batches = self._reader.iter_batches(max_records=READ_BATCH)
+        batch = next(self._batches, None)
+        if batch is None:
+            self.done = True
+            self.close()
+            return False
+        # Salvage may have skipped damaged bytes: the batch starts where the reader says.
+        self.offset = self._reader.offset - sum(map(len, batch)) - FRAMING * len(batch)
+        self._buf = batch
+        self._pos = 0
+        return True
+
+    def _consume(self, upto: int) -> None:
+        used = self._buf[self._pos : upto]
+        self.offset += sum(map(len, used)) + FRAMING * len(used)
+        self.record += len(used)
+        self._pos = upto
+
+    def take(self, n: int, out: list[bytes], runs: list[tuple[str, int, int, int]]) -> int:
+        """Append up to n kept records to `out` (and (path, first index, count, step) to `runs`)."""
+        got = 0
+        stride, residue = self.unit.stride, self.unit.residue
+        while got < n:
+            if self._pos >= len(self._buf) and not self._refill():
+                break
+            buf, pos = self._buf, self._pos
+            if stride == 1:
+                k = min(n - got, len(buf) - pos)
+                out.extend(buf[pos : pos + k])
+                runs.append((self.unit.path, self.record, k, 1))
+                self._consume(pos + k)
+            else:
+                first = pos + (residue - self.record) % stride
+                kept = buf[first::stride]
+                k = min(n - got, len(kept))
+                if k == 0:
+                    self._consume(len(buf))
+                    continue
+                out.extend(kept[:k])
+                runs.append((self.unit.path, self.record + first - pos, k, stride))
+                self._consume(first + (k - 1) * stride + 1)
+            got += k
+        return got
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+@dataclass
+class EpochTask:
+    """Everything a producer needs to make the batches of one epoch (picklable)."""
+
+    gen: int
+    epoch: int
+    seed: int
+    part: int
+    shuffle: bool
+    batch_size: int
+    window: int
+    units: list[Unit]
+    lanes: list[list[int]]
+    cursors: np.ndarray  # (lanes, CURSOR_WIDTH) int64
+    fields: list[Field]
+    scales: dict[str, float]
+    opts: ReadOptions
+    start_batch: int
+    n_batches: int
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    base: int = 0  # stream index of batch 0: epochs follow each other in one stream
+    continuous: bool = False  # go on with the next epoch when this one is done
+
+    def next_epoch(self) -> EpochTask:
+        """The task of the following epoch, started from its beginning."""
+        lanes = assign_lanes(self.units, len(self.lanes), seed=self.seed, epoch=self.epoch + 1,
+                             part=self.part, shuffle=self.shuffle)  # fmt: skip
+        return replace(
+            self,
+            epoch=self.epoch + 1,
+            lanes=lanes,
+            counts=lane_counts(self.units, lanes),
+            cursors=np.zeros((len(lanes), CURSOR_WIDTH), dtype=np.int64),
+            start_batch=0,
+            base=self.base + self.n_batches,
+        )
+
+
+def lane_counts(units: Sequence[Unit], lanes: Sequence[Sequence[int]]) -> np.ndarray:
+    return np.asarray([sum(units[i].count for i in lane) for lane in lanes], dtype=np.int64)
+
+
+def window_size(task: EpochTask, lane: int, window: int) -> int:
+    """Records in a lane's window. Lanes' first windows are staggered (lane l's is (l+1)/L of
+    the full size) so that lanes refill at different batches instead of all at once."""
+    if window > 0 or not task.shuffle:
+        return task.window
+    n = len(task.lanes)
+    return max(64, task.window * (lane + 1) // n)
+
+
+class Lane:
+    """One lane: its units read in turn, decoded a window at a time, rows handed out in order."""
+
+    def __init__(
+        self,
+        task: EpochTask,
+        lane: int,
+        decoder: ExampleDecoder,
+        on_damage: Callable[..., None] | None,
+    ) -> None:
+        self.task = task
+        self.lane = lane
+        self.units = [task.units[i] for i in task.lanes[lane]]
+        self.decoder = decoder
+        self._on_damage = on_damage
+        unit, offset, record, window, pos, consumed = (int(x) for x in task.cursors[lane])
+        self._saved = [unit, offset, record, window, pos, consumed]
+        self.unit_pos = unit
+        self.stream: UnitStream | None = None
+        self._resume = (offset, record) if (offset or record) else None
+        self.window_no = window - 1  # incremented by the first load
+        self.start = (unit, offset, record)
+        self.pos = pos
+        self.consumed = consumed
+        self.size = 0
+        self.order: np.ndarray | None = None
+        self.arrays: dict[str, np.ndarray] = {}
+        self._buffers: dict[str, np.ndarray] = {}
+        self._loaded = False
+
+    def _open(self) -> UnitStream | None:
+        while self.unit_pos < len(self.units):
+            if self.stream is None:
+                offset, record = self._resume or (0, 0)
+                self._resume = None
+                self.stream = UnitStream(
+                    self.units[self.unit_pos], offset, record, self.task.opts, self._on_damage
+                )
+            if not self.stream.done:
+                return self.stream
+            self.stream = None
+            self.unit_pos += 1
+        return None
+
+    def _load(self) -> None:
+        """Read, decode and (when shuffling) permute the next window."""
+        task = self.task
+        stream = self._open()
+        self.start = (
+            (self.unit_pos, stream.offset, stream.record) if stream else (self.unit_pos, 0, 0)
+        )
+        records: list[bytes] = []
+        runs: list[tuple[str, int, int, int]] = []
+        self.window_no += 1
+        want = window_size(task, self.lane, self.window_no)
+        while len(records) < want:
+            stream = self._open()
+            if stream is None:
+                break
+            stream.take(want - len(records), records, runs)
+        if not records:
+            raise LoaderError(
+                f"lane {self.lane} ran out of records after {self.consumed}: a file changed "
+                "after its records were counted"
+            )
+
+        def where(i: int) -> tuple[str | None, int | None]:
+            for path, first, count, step in runs:
+                if i < count:
+                    return path, first + i * step
+                i -= count
+            return None, None
+
+        self._ensure_buffers(task.window)
+        self.arrays = self.decoder.decode(records, where, out=self._buffers)
+        self.size = len(records)
+        if task.shuffle:
+            self.order = rng(
+                task.seed, task.epoch, task.part, self.lane, self.window_no
+            ).permutation(self.size)
+        else:
+            self.order = None
+        self._loaded = True
+
+    def _ensure_buffers(self, n: int) -> None:
+        for f in self.decoder.fields:
+            if f.fixed_width and f.numeric and f.name not in self._buffers:
+                self._buffers[f.name] = np.empty((n, *f.row_shape), dtype=f.dtype)
+
+    def fill(
+        self,
+        dest: Mapping[str, np.ndarray],
+        start: int,
+        count: int,
+        extras: dict[str, list[np.ndarray]],
+    ) -> None:
+        """Write the next `count` rows into dest[name][start:start+count] (extras appended)."""
+        if not self._loaded:
+            self._load()  # the window the cursor points into (or the first one)
+        done = 0
+        while done < count:
+            if self.pos >= self.size:
+                self._load()
+                self.pos = 0
+            k = min(count - done, self.size - self.pos)
+            idx: Any = (
+                slice(self.pos, self.pos + k)
+                if self.order is None
+                else self.order[self.pos : self.pos + k]
+            )
+            row = start + done
+            for f in self.decoder.fields:
+                src = self.arrays[f.name]
+                if f.name in dest:
+                    target = dest[f.name][row : row + k]
+                    scale = self.task.scales.get(f.name)
+                    picked = src[idx]
+                    if scale is not None and scale != 1.0:
+                        np.multiply(picked, np.float32(scale), out=target, dtype=target.dtype)
+                    else:
+                        target[...] = picked
+                else:
+                    piece = src[idx]
+                    lengths = self.arrays.get(f.name + LENGTHS)
+                    if lengths is not None and piece.ndim == 2:
+                        piece = piece[:, : int(lengths[idx].max(initial=0))]
+                    scale = self.task.scales.get(f.name)
+                    if scale is not None:
+                        piece = piece.astype(np.float32) * np.float32(scale)
+                    extras.setdefault(f.name, []).append(piece)
+            self.pos += k
+            self.consumed += k
+            done += k
+
+    def cursor(self) -> list[int]:
+        if not self._loaded:
+            return list(self._saved)
+        unit, offset, record = self.start
+        return [unit, offset, record, max(self.window_no, 0), self.pos, self.consumed]
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+class Producer:
+    """Makes the batches of one epoch for a subset of the lanes (a worker's, or all of them)."""
+
+    def __init__(self, task: EpochTask, lanes: Sequence[int], decoder: ExampleDecoder) -> None:
+        self.task = task
+        self.damage: list[Any] = []
+        self.lanes = {lane: Lane(task, lane, decoder, self._damaged) for lane in lanes}
+        self.remaining = task.counts - task.cursors[:, 5]
+        if (self.remaining < 0).any():
+            raise LoaderError(
+                "the saved state does not fit the data: a lane consumed more than it holds"
+            )
+
+    def _damaged(self, damage: Any) -> None:
+        self.damage.append(damage)
+
+    def fill(
+        self, dest: Mapping[str, np.ndarray], cursors: np.ndarray
+    ) -> dict[int, dict[str, list[np.ndarray]]]:
+        """Fill the next batch's rows of our lanes; write their cursors into `cursors`.
+
+        Returns, per lane, the pieces of the fields that do not live in `dest` (ragged and bytes
+        fields), in row order within the lane.
+        """
+        share = shares(self.remaining, self.task.batch_size)
+        offsets = np.cumsum(share) - share
+        extras: dict[int, dict[str, list[np.ndarray]]] = {}
+        for lane_id, lane in self.lanes.items():
+            k = int(share[lane_id])
+            if k:
+                lane.fill(dest, int(offsets[lane_id]), k, extras.setdefault(lane_id, {}))
+            cursors[lane_id, :CURSOR_WIDTH] = lane.cursor()
+        self.remaining -= share
+        return extras
+
+    def close(self) -> None:
+        for lane in self.lanes.values():
+            lane.close()
+
+
+__all__ = ["EpochTask", "Lane", "Producer", "ReadOptions", "UnitStream", "count_records"]
