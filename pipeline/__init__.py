@@ -22,6 +22,14 @@ from pipeline.errors import (
     SchemaError,
     TooManyBadRowsError,
 )
+from pipeline.loaders import (
+    FeatureSpec,
+    LoaderError,
+    NumpyLoader,
+    RecordSpecError,
+    load_spec,
+    resolve_files,
+)
 from pipeline.options import (
     AugmentJobOptions,
     AugmentOptions,
@@ -40,26 +48,43 @@ __all__ = [
     "Column",
     "CsvFormat",
     "CsvJobOptions",
+    "FeatureSpec",
     "InputError",
     "JobFailedError",
     "JobOptionsError",
     "JobResult",
+    "KerasPyDataset",
+    "LoaderError",
+    "NumpyLoader",
     "PipelineError",
+    "RecordSpecError",
     "RunnerOptions",
     "Schema",
     "SchemaError",
     "SplitInfo",
     "TooManyBadRowsError",
+    "TorchIterableDataset",
     "TransformJobOptions",
     "infer_csv_schema",
     "load_schema",
+    "load_spec",
     "make_preprocessing_fn",
     "parse_schema",
+    "resolve_files",
     "run_augment_job",
     "run_csv_job",
     "run_transform_job",
     "save_schema",
     "schema_preprocessing_fn",
+    "tf_dataset",
     "transform_rows",
     "transformed_name",
 ]
+
+
+def __getattr__(name: str):  # lazy: these import TensorFlow, Keras or torch on first use
+    if name in ("tf_dataset", "KerasPyDataset", "TorchIterableDataset"):
+        from pipeline import loaders
+
+        return getattr(loaders, name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
