@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from models.errors import TrainingOptionError
+from pipeline.quiet import quiet_native_startup
+
+__all__ = ["Device", "detect", "has_tensorflow", "quiet_native_startup"]
 
 
 @dataclass(frozen=True)
@@ -75,42 +73,3 @@ def precision_policy(mode: str, device: Device) -> str:
             f"{device.backend} backend; use auto or off"
         )
     return "float32"
-
-
-_NATIVE_NOISE = (
-    b"WARNING: All log messages before absl::InitializeLog()",
-    b"I0000 ",
-    b"failed call to cuInit",
-    b"Unable to register cu",
-    b"computation placer already registered",
-    b"This TensorFlow binary is optimized",
-    b"To enable the following instructions",
-)
-
-
-@contextlib.contextmanager
-def quiet_native_startup() -> Iterator[None]:
-    """Hide the C++ start-up chatter TensorFlow writes straight to fd 2 (oneDNN, CUDA probing).
-
-    TF 2.21 logs these before absl logging is configured, so TF_CPP_MIN_LOG_LEVEL does not stop
-    them. Everything else written meanwhile (real warnings and errors) is passed on afterwards.
-    """
-    sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:  # no usable fd 2 (embedded use): nothing to filter
-        yield
-        return
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured if not any(n in line for n in _NATIVE_NOISE)]
-            if kept:
-                sys.stderr.buffer.write(b"".join(kept))
-                sys.stderr.flush()

@@ -40,12 +40,13 @@ def demo(
         return
 
     from models.chapter13 import run_chapter13
-    from models.device import quiet_native_startup
+    from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
 
-    with quiet_native_startup():
-        result = run_chapter13(
-            workdir, image_records=records, tabular_rows=rows, epochs=epochs, emit=_console.info
-        )
+    quiet_library_logs()
+    import_tensorflow_quietly()
+    result = run_chapter13(
+        workdir, image_records=records, tabular_rows=rows, epochs=epochs, emit=_console.info
+    )
     total = sum(result.seconds.values())
     _console.info(
         f"done in {total:.0f} s: MLP accuracy {result.mlp_accuracy:.3f}, regressor val RMSE "

@@ -10,7 +10,6 @@ fast. Options this module does not know are handed to Beam untouched (write them
 from __future__ import annotations
 
 import glob
-import logging
 import os
 from typing import Annotated, Any
 
@@ -144,12 +143,10 @@ def _runner_options(ctx: typer.Context, beam_args: list[str], **values: Any) -> 
 
 
 def _quiet_libraries() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not os.environ.get("RECIO_DEBUG"):
-        # Worker errors are re-raised and shown as one line; Beam would log each with a
-        # traceback first.
-        for name in ("apache_beam", "tensorflow", "tensorflow_transform", "absl"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+    from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
+
+    quiet_library_logs()
+    import_tensorflow_quietly()
 
 
 def _progress(quiet: bool) -> Any:
