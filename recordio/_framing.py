@@ -134,6 +134,8 @@ def frame(records: Sequence[bytes | bytearray | memoryview]) -> bytes:
     """Frame records as TFRecord bytes, ready to write or compress."""
     parts = []
     for data in records:
+        if type(data) is memoryview:
+            data = data.cast("B")  # len() in bytes, as the C twin's buffer length
         length = _pack_header(len(data))
         parts.append(length)
         parts.append(_pack_u32(masked_crc32c(length)))

@@ -526,7 +526,7 @@ def float_for_json(x: float) -> float:
     if not math.isfinite(x):
         return x
     want = _f32.pack(x)
-    for digits in (6, 7, 8):
+    for digits in (6, 7, 8, 9):  # 9 significant digits always identify a float32
         y = float(f"{x:.{digits}g}")
         try:
             if _f32.pack(y) == want:

@@ -269,7 +269,8 @@ def _flatten(seq: Sequence[Any], where: str, want: str | None) -> tuple[str | No
     def check(kind: str, item: Any) -> None:
         if state[0] is None:
             state[0], state[1] = kind, item
-        elif not _compatible(state[0], kind):
+        elif kind != state[0] and not (want is not None and _compatible(want, kind)):
+            # Only a forced FloatList takes ints; untyped [2.5, 1] fails like [1, 2.5].
             if want is not None:
                 raise TypeError(
                     f"{where}: {_wrapper_name(want)} cannot hold {_kind_noun(kind)} value "
@@ -379,6 +380,9 @@ def _as_int(v: Any, where: str) -> int:
     try:
         return int(v.__index__())
     except (AttributeError, TypeError):
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(v, np.bool_):  # numpy 2 bools have no __index__
+            return int(v)
         raise TypeError(f"{where}: Int64List needs integers, got {v!r:.40}") from None
 
 

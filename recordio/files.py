@@ -28,7 +28,8 @@ def expand_paths(patterns: list[str]) -> list[str]:
                 raise RecordIOError("folder holds no files", path=pattern)
             paths.extend(inside)
             continue
-        if glob.has_magic(pattern):
+        # An existing name is taken as it is: the shell may have expanded `x[1].tfrecord` already.
+        if glob.has_magic(pattern) and not os.path.exists(pattern):
             matched = sorted(glob.glob(pattern))
             if not matched:
                 raise RecordIOError(

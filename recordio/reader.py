@@ -145,7 +145,8 @@ class TFRecordReader:
 
     @property
     def index(self) -> int:
-        """How many records this reader has returned (counted from where it started)."""
+        """How many records this reader has passed, counted from where it started: those it
+        returned, plus damaged records that salvage (`on_damage`) skipped whole."""
         return self._index - self._left_in_batch()
 
     def _left_in_batch(self) -> int:
@@ -188,6 +189,10 @@ class TFRecordReader:
     def _size_of_plain_file(self, head: int) -> int | None:
         """Bytes in the record stream of a plain, seekable file (None: unknown)."""
         if self.compression is not Compression.NONE:
+            return None
+        # fstat describes only an OS-level file, not a wrapper such as gzip.GzipFile or a tar
+        # member that hands out a fileno() of the file it reads from.
+        if not isinstance(getattr(self._file, "raw", self._file), io.FileIO):
             return None
         try:
             if not self._file.seekable():
@@ -260,6 +265,7 @@ class TFRecordReader:
         pos = 0
         base = self._offset  # stream offset of buf[0]
         read_size = CHUNK
+        at_end = False  # the source returned all it has (seen only while salvaging)
         while True:
             before = pos
             records, pos, status, a, b = scan(buf, pos, verify, limit, max_records, big_crc)
@@ -270,18 +276,26 @@ class TFRecordReader:
                 yield records
             if status == STOP_BATCH:
                 continue
-            if status != STOP_NEED:
-                pos = self._salvage(self._damage_error(status, a, b, base + pos), buf, pos, base)
+            # Salvage skips a record whose data CRC failed only if a header follows it: when buf
+            # ends before that header, read on first, so chunk boundaries never change the result.
+            skip_end = self._skip_end(status, buf, pos)
+            lookahead = skip_end is not None and len(buf) - skip_end < HEADER and not at_end
+            if status != STOP_NEED and not lookahead:
+                error = self._damage_error(status, a, b, base + pos)
+                pos = self._salvage(error, buf, pos, base, skip_end)
                 continue
-            need = max(a, HEADER)
-            too_long = self._past_end_of_file(a, base + pos)
-            if too_long is not None:
-                if self._open_damage is not None:  # a false header found while resyncing
-                    pos = self._resync(buf, pos + 1)
-                    continue
-                self._fail_or_report(too_long, None)
-                return
-            large = a > LARGE_RECORD and self._open_damage is None
+            if lookahead and skip_end is not None:
+                need = skip_end + HEADER - pos
+            else:
+                need = max(a, HEADER)
+                too_long = self._past_end_of_file(a, base + pos)
+                if too_long is not None:
+                    if self._open_damage is not None:  # a false header found while resyncing
+                        pos = self._resync(buf, pos + 1)
+                        continue
+                    self._fail_or_report(too_long, None)
+                    return
+            large = a > LARGE_RECORD and self._open_damage is None and not lookahead
             if large and isinstance(self._source, PlainSource):
                 record = self._read_large_record(buf, pos, base, a)
                 base, buf, pos = base + pos + a, b"", 0
@@ -314,6 +328,9 @@ class TFRecordReader:
             pos = 0
             buf = b"".join(pieces) if len(pieces) != 1 else pieces[0]
             if have >= need:
+                continue
+            if lookahead:  # the file ends within a header's length after the damaged record
+                at_end = True
                 continue
             if self._open_damage is not None:
                 if a and have > 1:  # a header found while resyncing, cut by the end: look on
@@ -386,29 +403,36 @@ class TFRecordReader:
         self._emit(error, end, self._index)
         self._stopped = True
 
-    def _salvage(self, error: RecordIOError, buf: bytes, pos: int, base: int) -> int:
+    def _salvage(
+        self, error: RecordIOError, buf: bytes, pos: int, base: int, skip_end: int | None
+    ) -> int:
         """Report the damage and return where reading carries on, or raise it."""
         if self._on_damage is None:
             raise error
         if self._open_damage is None:
-            if isinstance(error, CorruptRecordError) and error.part == "data_crc":
-                # The header checked out, so the record's extent is known: skip exactly it,
-                # unless no record follows there: then bytes were lost or added inside it and
-                # its length is stale, so resync byte by byte instead.
-                length = int.from_bytes(buf[pos : pos + 8], "little")
-                end = pos + HEADER + length + FOOTER
-                if self._record_may_start(buf, end):
-                    self._emit(error, base + end, self._index)
-                    self._index += 1
-                    return end
+            # A record whose header checked out (skip_end known): skip exactly it, unless no
+            # record follows there: then bytes were lost or added inside it and its length is
+            # stale, so resync byte by byte instead.
+            if skip_end is not None and self._record_may_start(buf, skip_end):
+                self._emit(error, base + skip_end, self._index)
+                self._index += 1
+                return skip_end
             self._open_damage = error
             self._open_damage_index = self._index
         return self._resync(buf, pos + 1)
 
+    def _skip_end(self, status: int, buf: bytes, pos: int) -> int | None:
+        """Where the record at `pos` ends when salvage may skip exactly it (its data CRC failed,
+        so its length CRC held); None in every other case."""
+        if status != STOP_DATA_CRC or self._on_damage is None or self._open_damage is not None:
+            return None
+        return pos + HEADER + int.from_bytes(buf[pos : pos + 8], "little") + FOOTER
+
     @staticmethod
     def _record_may_start(buf: bytes, pos: int) -> bool:
         """Whether a record may start at `pos`: a header whose length CRC checks out, or the
-        very end of the buffer. A few stray bytes there say the length is stale."""
+        very end of the file (_batches reads on until buf holds a header or the file ends).
+        A few stray bytes there say the length is stale."""
         if len(buf) - pos < HEADER:
             return len(buf) == pos
         stored = int.from_bytes(buf[pos + 8 : pos + HEADER], "little")

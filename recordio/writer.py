@@ -8,6 +8,7 @@ writer can leave a shorter file that still reads back without an error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import struct
@@ -92,8 +93,9 @@ class TFRecordWriter:
                 raise RecordIOError(
                     f"folder {folder!r} does not exist", path=self.path, hint="create it first"
                 )
-            self._temp: str | None = temp_path_for(self.path)
-            self._file: BinaryIO = open(self._temp, "xb")  # noqa: SIM115 - closed in close()
+            temp = temp_path_for(self.path)
+            self._file: BinaryIO = open(temp, "xb")  # noqa: SIM115 - closed in close()
+            self._temp: str | None = temp  # set once the file exists: abort() removes it
         else:
             self.path = str(getattr(target, "name", "<stream>"))
             self._temp = None
@@ -104,16 +106,20 @@ class TFRecordWriter:
         """Queue one record; it is framed and written in a batch with others."""
         if self._closed:
             raise WriterClosedError("write() on a closed writer", path=self.path)
-        if type(record) is not bytes and not isinstance(record, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"{self.path}: a record must be bytes-like, not {type(record).__name__}"
-                " (encode text first, e.g. record.encode())"
-            )
+        if type(record) is not bytes:
+            if not isinstance(record, (bytes, bytearray, memoryview)):
+                raise TypeError(
+                    f"{self.path}: a record must be bytes-like, not {type(record).__name__}"
+                    " (encode text first, e.g. record.encode())"
+                )
+            # Copy now: records are framed later, and a caller may reuse its bytearray; len()
+            # of a memoryview counts items, not bytes.
+            record = bytes(record)
         size = len(record)
         if size >= LARGE_RECORD:
             self._write_large(record)
             return
-        self._pending.append(record)  # type: ignore[arg-type]
+        self._pending.append(record)
         self._pending_bytes += size + 16
         if self._pending_bytes >= BUFFER_BYTES:
             self._drain()
@@ -133,12 +139,11 @@ class TFRecordWriter:
             self._pending = []
             self._pending_bytes = 0
 
-    def _write_large(self, record: bytes | bytearray | memoryview) -> None:
+    def _write_large(self, data: bytes) -> None:
         # Frame a large record around the caller's buffer instead of copying it into a batch.
         self._drain()
-        length = _pack_length(len(record))
+        length = _pack_length(len(data))
         crc = _backend.big_crc or _backend.crc32c
-        data = record if isinstance(record, bytes) else bytes(record)
         self._emit(length + _pack_crc(_backend.masked_crc32c(length)))
         self._emit(data)
         self._emit(_pack_crc(mask(crc(data))))
@@ -188,10 +193,8 @@ class TFRecordWriter:
         if self._temp is not None:
             if not self._file.closed:
                 self._file.close()
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp)
-            except FileNotFoundError:
-                pass
 
     def __enter__(self) -> TFRecordWriter:
         return self

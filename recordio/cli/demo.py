@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,9 +40,10 @@ def demo(
             _console.abort("verify found damage in the demo's own files", _console.EXIT_DAMAGED)
         return
 
-    from models.chapter13 import run_chapter13
+    from models.chapter13 import check_workdir, run_chapter13
     from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
 
+    check_workdir(Path(workdir))  # before TensorFlow loads: a refusal takes no time
     quiet_library_logs()
     import_tensorflow_quietly()
     result = run_chapter13(
@@ -49,10 +51,14 @@ def demo(
     )
     total = sum(result.seconds.values())
     _console.info(
-        f"done in {total:.0f} s: MLP accuracy {result.mlp_accuracy:.3f}, regressor val RMSE "
-        f"{result.regressor_rmse:.3f}, served {result.served_records:,} raw records; "
-        f"everything is under {result.workdir}"
+        f"done in {total:.0f} s: MLP held-out accuracy {_figure(result.mlp_accuracy)}, "
+        f"regressor eval RMSE {_figure(result.regressor_rmse)}, served "
+        f"{result.served_records:,} raw records; everything is under {result.workdir}"
     )
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,10 @@
 """`recio job csv|transform|augment`: Beam + tf.Transform jobs, locally or on Dataflow.
 
 Each command builds one options object and calls one function of the pipeline package. Beam,
-TensorFlow and tf.Transform are imported inside the command bodies, so `recio --help` stays
-fast. Options this module does not know are handed to Beam untouched (write them as
---name=value), which is how `--runner PortableRunner --job_endpoint=host:8099` or
-`--dry_run=True` reach the runner.
+TensorFlow and tf.Transform are imported by the jobs once their inputs check out, so
+`recio --help` and mistyped paths stay fast. Options this module does not know are handed to
+Beam untouched (write them as --name=value), which is how
+`--runner PortableRunner --job_endpoint=host:8099` or `--dry_run=True` reach the runner.
 """
 
 from __future__ import annotations
@@ -143,10 +143,10 @@ def _runner_options(ctx: typer.Context, beam_args: list[str], **values: Any) -> 
 
 
 def _quiet_libraries() -> None:
-    from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
+    """Silence library logging; the jobs import TensorFlow quietly once their inputs check out."""
+    from pipeline.quiet import quiet_library_logs
 
     quiet_library_logs()
-    import_tensorflow_quietly()
 
 
 def _progress(quiet: bool) -> Any:

@@ -247,7 +247,9 @@ def verify(
     from recordio.verify import verify_file
 
     codec = parse_compression(compression)  # a bad name is a usage error, not damage
-    paths = ["/dev/stdin" if p == "-" else p for p in _expand(files)]  # verify_file takes paths
+    expanded = _expand(files)
+    _refuse_terminal_stdin(expanded)
+    paths = ["/dev/stdin" if p == "-" else p for p in expanded]  # verify_file takes paths
     with _VerifyProgress(paths) as progress:
         reports = [
             verify_file(

@@ -297,3 +297,19 @@ def test_cli_import_stays_light(python_env: dict[str, str]) -> None:
         [sys.executable, "-c", code], env=python_env, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_expand_paths_globs_folders_and_literal_names(tmp_path: Path) -> None:
+    from recordio import RecordIOError, expand_paths
+
+    for name in ("b.tfrecord", "a.tfrecord", "x[1].tfrecord", ".hidden"):
+        (tmp_path / name).write_bytes(b"")
+    folder = str(tmp_path)
+    visible = [f"{folder}/a.tfrecord", f"{folder}/b.tfrecord", f"{folder}/x[1].tfrecord"]
+    assert expand_paths([f"{folder}/*.tfrecord", "-"]) == [*visible, "-"]
+    assert expand_paths([folder]) == visible
+    # A name the shell already expanded is used as it is, brackets and all.
+    assert expand_paths([f"{folder}/x[1].tfrecord"]) == [f"{folder}/x[1].tfrecord"]
+    for missing in (f"{folder}/none-*.tfrecord", f"{folder}/none.tfrecord"):
+        with pytest.raises(RecordIOError):
+            expand_paths([missing])

@@ -151,6 +151,8 @@ PLAIN_CASES = [
     ("numpy str", np.array(["ab", "é"]), "bytes", ["ab", "é"]),
     ("numpy object bytes", np.array([b"x", b"yz"], dtype=object), "bytes", [b"x", b"yz"]),
     ("numpy scalars", [np.int32(5), np.int64(-5)], "int64", [5, -5]),
+    ("numpy bool scalars", [np.True_, np.False_], "int64", [1, 0]),
+    ("numpy bool scalar", np.True_, "int64", [1]),
     ("numpy float scalar", np.float32(2.5), "float", [2.5]),
     (
         "long int list (numpy path)",
@@ -707,6 +709,7 @@ def test_random_bytes_fast_path_never_disagrees(data):
     ("features", "error", "fragment"),
     [
         ({"mix": [1, 2.5]}, TypeError, "'mix': mixes int"),
+        ({"mix": [2.5, 1]}, TypeError, "'mix': mixes float"),  # the order does not matter
         ({"mix": [b"a", 1]}, TypeError, "'mix': mixes bytes/str"),
         ({"mix": [[1], ["a"]]}, TypeError, "'mix': mixes"),
         ({"big": 2**63}, ValueError, "'big': 9223372036854775808 is outside the int64 range"),

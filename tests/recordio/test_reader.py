@@ -333,3 +333,16 @@ def test_write_records_then_read_records(tmp_path: Path) -> None:
         path = tmp_path / f"out.{codec}"
         assert write_records(path, iter(RECORDS), codec) == 3
         assert list(read_records(path)) == list(RECORDS)
+
+
+def test_a_wrapping_file_object_is_not_sized_by_its_fileno(tmp_path: Path) -> None:
+    """gzip.GzipFile hands out the fileno() of the compressed file: its size says nothing about
+    the stream the wrapper yields, so it must not turn valid records into a truncation error."""
+    import gzip
+
+    records = [bytes([i % 251]) * 1000 for i in range(5000)]  # past the first 4 MiB chunk
+    path = tmp_path / "wrapped.gz"
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(encode(records))
+    with gzip.open(path, "rb") as wrapper, TFRecordReader(wrapper) as reader:
+        assert list(reader) == records

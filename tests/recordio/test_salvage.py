@@ -243,3 +243,39 @@ def test_verify_file_unreadable_and_wrong_compression(tmp_path: Path) -> None:
     path.write_bytes(DATA)
     report = verify_file(path, "GZIP")
     assert [i.kind for i in report.issues] == ["compression"] and report.records == 0
+
+
+@pytest.mark.parametrize("gap", [0, 5, 11, 12])
+def test_salvage_does_not_depend_on_where_a_chunk_ends(gap: int) -> None:
+    """A damaged record ending `gap` bytes before the reader's first 4 MiB chunk does: salvage
+    must see the header after it before deciding, or later record indices shift by one."""
+    from recordio._source import CHUNK
+
+    rng = random.Random(gap)
+    records = [rng.randbytes(1000) for _ in range(4600)]
+    k = 4000
+    records[0] = rng.randbytes(1000 + CHUNK - gap - starts(records)[k + 1])
+    offsets = starts(records)
+    assert offsets[k + 1] == CHUNK - gap
+    data = bytearray(frame(records))
+    for i in (k, 4500):
+        data[offsets[i] + 100] ^= 1
+    damages: list[Damage] = []
+    with TFRecordReader(io.BytesIO(bytes(data)), on_damage=damages.append) as reader:
+        got = list(reader)
+        assert reader.index == len(records)
+    assert got == [r for i, r in enumerate(records) if i not in (k, 4500)]
+    assert [(d.index, d.offset, d.end, d.kind) for d in damages] == [
+        (i, offsets[i], offsets[i + 1], "corrupt_data_crc") for i in (k, 4500)
+    ]
+
+
+def test_a_damaged_record_then_stray_bytes_at_the_end() -> None:
+    """Stray bytes after a damaged last record say its length is stale: one region to the end."""
+    data = bytearray(DATA + b"\x01\x02\x03")
+    data[STARTS[59] + 20] ^= 1
+    records, damages = salvage(bytes(data))
+    assert records == RECORDS[:59]
+    assert [(d.index, d.offset, d.end, d.kind) for d in damages] == [
+        (59, STARTS[59], len(data), "corrupt_data_crc")
+    ]

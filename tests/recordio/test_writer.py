@@ -231,3 +231,24 @@ def test_temp_names_are_unique_per_writer(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["out"]
     assert list(read_records(tmp_path / "out")) == [b"second"]
     assert os.stat(tmp_path / "out").st_size == 16 + 6
+
+
+@pytest.mark.parametrize("backend", ["c", "python"])
+def test_records_are_taken_when_written_not_when_framed(backend: str) -> None:
+    """A reused bytearray must not change records already written, and a memoryview of wider
+    items is framed by its bytes, not its item count (small and large-record paths alike)."""
+    from array import array
+
+    buffer = bytearray(b"first")
+    ints = array("i", range(3))
+    big = array("i", range(20_000))  # 20,000 items, 80,000 bytes: the large-record path
+    with use_backend(backend):
+        out = io.BytesIO()
+        with TFRecordWriter(out) as writer:
+            writer.write(buffer)
+            buffer[:] = b"later"
+            writer.write(buffer)
+            writer.write(memoryview(ints))
+            writer.write(memoryview(big))
+    expected = [b"first", b"later", ints.tobytes(), big.tobytes()]
+    assert read_all(out.getvalue()) == (expected, None)
