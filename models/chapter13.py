@@ -4,24 +4,34 @@
    tf.train.Examples, read every record back, check it and verify the files.
 2. pipeline: generate a tabular CSV and run the tf.Transform job on it (z-score, min-max,
    vocabulary; deterministic train/eval split), which writes transformed shards + transform_fn.
-3. models: train the book's MLP on the image shards and a small regressor on the transformed
-   rows, with best-epoch checkpoints, early stopping and TensorBoard logs.
+3. models: train the book's MLP on three image shards (the fourth is held out for evaluation)
+   and a small regressor on the transformed rows, with best-epoch checkpoints, early stopping
+   and TensorBoard logs.
 4. serving: score raw, untransformed records with the exported SavedModel, which applies the
-   tf.Transform graph itself, and compare with the labels.
+   tf.Transform graph itself, and compare with the labels of the held-out eval rows.
 
 Every file lands under one work folder; nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import os
+import glob
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from models.errors import ModelError
 from models.training import TrainOptions, train
+
+if TYPE_CHECKING:
+    from pipeline import TransformJobOptions
+
+SHARDS = 4  # image shards; the last one is the MLP's evaluation data
+MARKER = ".recio-demo"  # marks a work folder as the demo's own, so a rerun may clear it
+OWN = ("data", "raw", "people", "runs")
 
 
 @dataclass(slots=True)
@@ -32,10 +42,11 @@ class DemoResult:
     image_records: int = 0
     image_files: list[str] = field(default_factory=list)
     tabular_rows: dict[str, int] = field(default_factory=dict)
-    mlp_accuracy: float | None = None
-    regressor_rmse: float | None = None
+    mlp_accuracy: float | None = None  # on the held-out image shard
+    regressor_rmse: float | None = None  # on the job's eval split
     served_records: int = 0
-    served_accuracy: float | None = None
+    served_eval_rows: int = 0
+    served_accuracy: float | None = None  # on the eval rows among the served records
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -49,6 +60,32 @@ def _step(result: DemoResult, name: str, emit: Callable[[str], None]) -> Callabl
     return done
 
 
+def check_workdir(root: Path) -> None:
+    """Refuse a work folder that holds anything but an earlier demo's files (the demo clears them).
+
+    `--workdir .` in a project must not delete the project's own data/ or runs/ folders.
+    The recordio-only demo leaves no marker, so its data/ of fashion shards is accepted too.
+    """
+    if root.exists() and not root.is_dir():
+        raise ModelError(f"--workdir {root} is a file; give a folder")
+    if not root.is_dir() or (root / MARKER).is_file():
+        return
+    foreign = sorted(
+        entry.name
+        for entry in root.iterdir()
+        if not (entry.name == "data" and entry.is_dir() and _only_demo_shards(entry))
+    )
+    if foreign:
+        raise ModelError(
+            f"--workdir {root} holds files the demo did not write ({', '.join(foreign[:3])}); "
+            "choose an empty or new folder"
+        )
+
+
+def _only_demo_shards(folder: Path) -> bool:
+    return all(entry.name.startswith("fashion") and entry.is_file() for entry in folder.iterdir())
+
+
 def run_chapter13(
     workdir: str,
     *,
@@ -59,18 +96,20 @@ def run_chapter13(
 ) -> DemoResult:
     """Run the whole chain under `workdir` (replacing an earlier demo's files there)."""
     from pipeline import TransformJobOptions, parse_schema, run_transform_job
-    from pipeline.demo_data import write_people_csv
+    from pipeline.demo_data import people_schema_dict, write_people_csv
     from recordio import text_to_tfrecords
     from recordio.demo import run_recordio_demo
 
     root = Path(workdir)
-    for old in ("data", "raw", "people", "runs"):
+    check_workdir(root)
+    for old in OWN:
         shutil.rmtree(root / old, ignore_errors=True)
     root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).touch()
     result = DemoResult(workdir=str(root))
 
     done = _step(result, "1/4 recordio: write, read back and verify sharded GZIP Examples", emit)
-    shards = run_recordio_demo(str(root), image_records, shards=4)
+    shards = run_recordio_demo(str(root), image_records, shards=SHARDS)
     result.image_records, result.image_files = shards.records, shards.files
     emit(
         f"   {shards.records:,} Examples in {len(shards.files)} shards, "
@@ -81,31 +120,37 @@ def run_chapter13(
 
     done = _step(result, "2/4 tf.Transform: analyze the train split, transform both splits", emit)
     csv_path = write_people_csv(root / "raw" / "people.csv", tabular_rows, seed=7)
-    job = run_transform_job(
-        TransformJobOptions(
-            inputs=(str(csv_path),),
-            output=str(root / "people"),
-            schema=parse_schema(_people_schema(), source="built-in people schema"),
-            label="label",
-            key="id",
-            overwrite=True,
-        )
+    # the key decides the split; it passes through, and training leaves it out of the inputs
+    job_options = TransformJobOptions(
+        inputs=(str(csv_path),),
+        output=str(root / "people"),
+        schema=parse_schema(people_schema_dict(), source="built-in people schema"),
+        label="label",
+        key="id",
+        overwrite=True,
     )
+    job = run_transform_job(job_options)
     result.tabular_rows = {name: split.rows for name, split in job.splits.items()}
     emit("   " + ", ".join(f"{name}: {rows:,} rows" for name, rows in result.tabular_rows.items()))
     done()
 
     options = TrainOptions(epochs=epochs, batch_size=128, patience=2)
     done = _step(result, "3/4 train the MLP on the image shards and a regressor on the rows", emit)
+    # shards 0..SHARDS-2 train, the last one is held out (shard_names' -NNNNN-of-NNNNN naming)
+    train_shards = (
+        f"{glob.escape(str(root / 'data'))}/fashion-0000[0-{SHARDS - 2}]-of-{SHARDS:05d}"
+        ".tfrecord.gz"
+    )
     mlp = train(
         "mlp",
-        str(root / "data"),
+        train_shards,
         root / "runs" / "mlp",
         label="label",
+        eval_data=shards.files[-1],
         options=options,
         emit=lambda line: emit(f"   mlp {line}"),
     )
-    result.mlp_accuracy = _last(mlp.history, "accuracy")
+    result.mlp_accuracy = mlp.evaluation.get("accuracy")
     regressor = train(
         "housing",
         str(root / "people"),
@@ -119,47 +164,42 @@ def run_chapter13(
     done = _step(result, "4/4 serve: score raw records through the exported SavedModel", emit)
     raw = str(root / "raw" / "people-raw.tfrecord")
     text_to_tfrecords(raw, [str(csv_path)])
-    served, correct = _score(root / "runs" / "regressor", raw)
-    result.served_records = served
-    result.served_accuracy = correct / served if served else None
+    served, held_out, correct = _score(root / "runs" / "regressor", raw, job_options)
+    if held_out != result.tabular_rows.get("eval", 0):
+        raise ModelError(
+            f"{raw}: {held_out} rows fall in the eval split here, the job held out "
+            f"{result.tabular_rows.get('eval', 0)}; the split is not reproducible"
+        )
+    result.served_records, result.served_eval_rows = served, held_out
+    result.served_accuracy = correct / held_out if held_out else None
+    shown = f"{result.served_accuracy:.1%}" if result.served_accuracy is not None else "n/a"
     emit(
-        f"   {served:,} raw records scored; thresholded at 0.5 the predictions match "
-        f"{result.served_accuracy:.1%} of the labels"
+        f"   {served:,} raw records scored; on the {held_out:,} held-out eval rows, thresholded "
+        f"at 0.5, the predictions match {shown} of the labels"
     )
     done()
     return result
 
 
-def _people_schema() -> dict[str, object]:
-    """The generator's schema, minus the id as a model input (it stays the split key)."""
-    from pipeline.demo_data import people_schema_dict
+def _score(run_dir: Path, raw_file: str, job: TransformJobOptions) -> tuple[int, int, int]:
+    """(records served, eval-split rows among them, correct eval predictions)."""
+    import numpy as np
 
-    schema = people_schema_dict()
-    for column in schema["columns"]:
-        if column["name"] == "id":
-            column["transform"] = "drop"
-    return schema
-
-
-def _last(history: dict[str, list[float]], name: str) -> float | None:
-    values = history.get(name)
-    return float(values[-1]) if values else None
-
-
-def _score(run_dir: Path, raw_file: str) -> tuple[int, int]:
     from models.predict import predict_records
+    from pipeline.split import int_key_fractions
     from recordio import decode_example, read_records
 
-    labels = [decode_example(record)["label"][0] for record in read_records(raw_file)]
+    rows = [decode_example(record) for record in read_records(raw_file)]
+    ids = np.array([row["id"][0] for row in rows], dtype=np.int64)
+    held_out = int_key_fractions(ids, job.split_salt) < job.eval_fraction  # the job's own rule
     served = correct = 0
-    for label, scored in zip(labels, predict_records(run_dir, [raw_file]), strict=True):
+    for row, in_eval, scored in zip(
+        rows, held_out, predict_records(run_dir, [raw_file]), strict=True
+    ):
         served += 1
-        correct += int((scored["prediction"] >= 0.5) == bool(label))
-    return served, correct
+        if in_eval:
+            correct += int((scored["prediction"] >= 0.5) == bool(row["label"][0]))
+    return served, int(held_out.sum()), correct
 
 
-def demo_workdir(path: str | None) -> str:
-    return os.path.abspath(path or "recio-demo")
-
-
-__all__ = ["DemoResult", "demo_workdir", "run_chapter13"]
+__all__ = ["DemoResult", "check_workdir", "run_chapter13"]

@@ -21,10 +21,14 @@ SIGNATURE_INPUT = "examples"
 
 
 def load_manifest(run_dir: Path) -> dict[str, Any]:
+    """The run's recio_model.json, or one clear error when it is missing or unreadable."""
     path = Path(run_dir) / "recio_model.json"
     if not path.is_file():
         raise ExportError(f"{run_dir}: no recio_model.json; is this the --output of `recio train`?")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ExportError(f"{path}: unreadable ({error}); rerun `recio train`") from None
 
 
 def load_keras_model(path: Path) -> Any:

@@ -2,7 +2,7 @@
 a learning-rate schedule, optional clipping, mixed precision on a GPU, and a report on disk.
 
 Layout of OUT (the `--output` folder):
-  best.keras            ModelCheckpoint, best epoch only (val_loss; loss without eval data)
+  best.keras            best epoch only (val_loss; loss without eval data), saved atomically
   model.keras           the final model, best weights restored by EarlyStopping
   serving/              SavedModel: raw serialized tf.Examples in, predictions out (TF installed)
   metrics.json          per-epoch history, best epoch, final evaluation, timings, device
@@ -174,7 +174,7 @@ def fit(
     """Train `model_name` on an opened `models.data.TrainingData` and write OUT's files."""
     import keras
 
-    from models import builders, device, report, schedules
+    from models import builders, checkpoint, device, report, schedules
 
     options = options or TrainOptions()
     _validate(options)
@@ -210,9 +210,7 @@ def fit(
     progress = report.EpochReport(options.epochs, data.train_records, monitor, emit)
     callbacks: list[Any] = [
         progress,
-        keras.callbacks.ModelCheckpoint(
-            str(output / "best.keras"), monitor=monitor, save_best_only=True
-        ),
+        checkpoint.BestCheckpoint(output / "best.keras", monitor),
         keras.callbacks.EarlyStopping(
             monitor=monitor, patience=options.patience, restore_best_weights=True
         ),
@@ -265,7 +263,7 @@ def fit(
         shown = "  ".join(f"{k} {report.number(v)}" for k, v in evaluation.items())
         emit(f"best weights (epoch {progress.best_epoch}) on the evaluation data: {shown}")
 
-    _save_keras(model, output / "model.keras")
+    checkpoint.save_keras(model, output / "model.keras")
     serving_dir = None
     if options.export:
         serving_dir, note = export_after_training(output, model, data)
@@ -322,16 +320,6 @@ def _size(weight: Any) -> int:
     for dim in weight.shape:
         size *= int(dim)
     return size
-
-
-def _save_keras(model: Any, path: Path) -> None:
-    """model.save through a temp name in the same folder, then a rename."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_after_training(output: Path, model: Any, data: Any) -> tuple[Path | None, str | None]:

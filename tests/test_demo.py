@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,11 +54,42 @@ def test_demo_runs_chapter13_end_to_end(tmp_path: Path) -> None:
         assert (work / "runs" / run / "model.keras").is_file()
     assert (work / "runs" / "regressor" / "serving" / "saved_model.pb").is_file()
     assert "600 raw records scored" in done.stderr
+    mlp = json.loads((work / "runs" / "mlp" / "metrics.json").read_text())
+    assert mlp["train_records"] == 450 and "val_loss" in mlp["history"]  # shard 4 held out
+    assert "held-out eval rows" in done.stderr
+    assert re.search(r"MLP held-out accuracy [01]\.\d{3}, regressor eval RMSE \d", done.stderr)
+
+
+def test_demo_never_clears_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from models import ModelError
+    from models.chapter13 import MARKER, check_workdir
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "mine.csv").write_text("keep me")
+    done = _recio("demo", "--workdir", str(project), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "did not write (data)" in errors[0], done.stderr
+    assert (project / "data" / "mine.csv").read_text() == "keep me"
+
+    check_workdir(tmp_path / "new")  # absent: fine
+    (project / "data" / "mine.csv").unlink()
+    (project / "data" / "fashion-00000-of-00004.tfrecord.gz").write_bytes(b"")
+    check_workdir(project)  # what `recio demo --recordio-only` leaves: fine
+    (project / "runs").mkdir()
+    with pytest.raises(ModelError, match="did not write"):
+        check_workdir(project)
+    (project / MARKER).touch()
+    check_workdir(project)  # an earlier full demo: fine
+    with pytest.raises(ModelError, match="is a file"):
+        check_workdir(project / MARKER)
 
 
 def test_readme_shows_every_command() -> None:
-    from recordio.cli import app
     from typer.main import get_command
+
+    from recordio.cli import app
 
     readme = (REPO_ROOT / "README.md").read_text()
     root = get_command(app)

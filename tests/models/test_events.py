@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.events import EventFile, encode_event
+pytest.importorskip("keras")  # models.events imports keras
 
-pytest.importorskip("keras")
+from models.events import EventFile, encode_event  # noqa: E402
 
 
 @pytest.mark.requires_tf

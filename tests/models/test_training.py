@@ -182,3 +182,22 @@ def test_records_that_do_not_fit_the_signature_are_refused(full_run, tmp_path):
         list(predict_records(tmp_path / "nothing", [str(wrong)]))
     with pytest.raises(PredictError, match="no such file"):
         list(predict_records(result.output, [str(tmp_path / "missing.tfrecord")]))
+
+
+def test_best_checkpoint_saves_atomically_on_improvement_only(tmp_path):
+    from models.checkpoint import BestCheckpoint
+    from models.export import load_keras_model
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = tmp_path / "best.keras"
+    callback = BestCheckpoint(path, "val_loss")
+    callback.set_model(model)
+    saved = []
+    for epoch, loss in enumerate([1.0, 2.0, 0.5, float("nan"), 0.5]):
+        model.layers[0].kernel.assign(np.full((2, 1), float(epoch), np.float32))
+        callback.on_epoch_end(epoch, {"loss": 9.0, "val_loss": loss})
+        saved.append(float(np.asarray(load_keras_model(path).layers[0].kernel)[0, 0]))
+    assert saved == [0.0, 0.0, 2.0, 2.0, 2.0]  # only epochs 1 and 3 improved
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras"]  # no temp file left
+    callback.on_epoch_end(5, {"loss": 0.1})  # the monitored value is missing: nothing saved
+    assert float(np.asarray(load_keras_model(path).layers[0].kernel)[0, 0]) == 2.0
