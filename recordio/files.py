@@ -7,9 +7,12 @@ import os
 
 from recordio.errors import RecordIOError
 
+# Files that sit beside TFRecords in job outputs (schemas, reports, dead letters) but hold none.
+SIDECAR_SUFFIXES = (".json", ".jsonl", ".csv", ".txt", ".md", ".pbtxt", ".yaml", ".yml", ".png")
+
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    """Expand globs (and folders, to the files inside them) in order; '-' passes through.
+    """Expand globs (and folders, to the record files inside them) in order; '-' passes through.
 
     A pattern that matches nothing is an error: a typo must not look like an empty data set.
     """
@@ -22,10 +25,12 @@ def expand_paths(patterns: list[str]) -> list[str]:
             inside = sorted(
                 os.path.join(pattern, name)
                 for name in os.listdir(pattern)
-                if not name.startswith(".") and os.path.isfile(os.path.join(pattern, name))
+                if not name.startswith(".")
+                and not name.lower().endswith(SIDECAR_SUFFIXES)
+                and os.path.isfile(os.path.join(pattern, name))
             )
             if not inside:
-                raise RecordIOError("folder holds no files", path=pattern)
+                raise RecordIOError("folder holds no record files", path=pattern)
             paths.extend(inside)
             continue
         # An existing name is taken as it is: the shell may have expanded `x[1].tfrecord` already.

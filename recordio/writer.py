@@ -54,7 +54,8 @@ class TFRecordWriter:
         compression: NONE (default), GZIP or ZLIB, in any spelling TF accepts.
         level: None for fast deflate (ISA-L: 5-10x faster than TF's zlib level 6; output within
             about 5 % of TF's size on image-like or random data, up to ~40 % larger on very
-            repetitive text); 0-9 for a zlib level (6 gives TF's size).
+            repetitive text); 0-9 for a zlib level (6 gives TF's size). Ignored without
+            compression, as TF's `compression_level` is.
         overwrite: replace an existing file (the default, as TF does); False raises instead.
         fsync: flush the data to disk before the rename (the default), so that a power cut
             cannot leave an empty or partial file under the final name. False keeps the atomic
@@ -77,6 +78,7 @@ class TFRecordWriter:
         self._compressor: Compressor | None = None
         if self.compression is not Compression.NONE:
             self._compressor = compressor(self.compression, level)
+
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self.records_written = 0

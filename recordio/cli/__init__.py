@@ -87,8 +87,9 @@ def main() -> None:
         ctx = getattr(error, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _fail(f"{error.format_message()}{where}", error.exit_code)  # type: ignore[attr-defined]
-    except click_abort:
-        _fail("aborted", _console.EXIT_USER_ERROR)
+    except click_abort:  # click turns Ctrl-C inside a command into Abort
+        _console.info("Interrupted.")
+        sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("RECIO_DEBUG"):
             raise
