@@ -77,8 +77,9 @@ def canonical(input_csv: str, output: str) -> None:
     start = time.perf_counter()
     options = PipelineOptions(["--runner=FnApiRunner"])
     with (
+        tempfile.TemporaryDirectory(prefix="bench-tft-") as temp,
         beam.Pipeline(options=options) as p,
-        tft_beam.Context(temp_dir=tempfile.mkdtemp(prefix="bench-tft-")),
+        tft_beam.Context(temp_dir=temp),
     ):
         csv = tfxio.CsvTFXIO(
             file_pattern=input_csv, column_names=columns, schema=schema, skip_header_lines=1

@@ -17,7 +17,9 @@ No TensorFlow is imported; the shards are written with recordio.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -192,6 +194,8 @@ def main() -> None:
     started = time.perf_counter()
 
     data = args.data or tempfile.mkdtemp(prefix="recio-gpu-")
+    if not args.data:  # the shards are tens of MB: do not leave them in /tmp
+        atexit.register(shutil.rmtree, data, ignore_errors=True)
     t0 = time.perf_counter()
     paths = ensure_shards(data, n=args.records, shards=args.shards, compression="GZIP")
     size = sum(os.path.getsize(p) for p in paths)

@@ -20,14 +20,15 @@ from pipeline.job_setup import (
     expand_inputs,
     output_files,
     prepare_output,
-    scratch_dir,
+    resolve_inputs,
 )
 from pipeline.options import AugmentJobOptions
-from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.quiet import import_tensorflow_quietly
+from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 DATA_PREFIX = "data"
-MANAGED = ("data-*-of-*", "bad_rows.jsonl", "recio_job.json")
+MANAGED = ("data-*-of-*", BAD_ROWS_FILE, JOB_FILE)
 
 
 def list_image_folder(root: str) -> tuple[list[tuple[str, str, int, str]], list[str]]:
@@ -56,9 +57,7 @@ def list_image_folder(root: str) -> tuple[list[tuple[str, str, int, str]], list[
 
 def _resolve(options: AugmentJobOptions) -> tuple[str, Any, list[str]]:
     """("folder", items, classes) or ("tfrecord", files, [])."""
-    from pipeline.demo_data import resolve_builtin
-
-    inputs, _ = resolve_builtin(options.inputs, scratch_dir("recio-builtin-"))
+    inputs, _ = resolve_inputs(options.inputs)
     folders = [p for p in inputs if not is_remote(p) and os.path.isdir(p)]
     if folders:
         if len(folders) != len(inputs):
@@ -84,17 +83,18 @@ def run_augment_job(
     options: AugmentJobOptions, *, on_progress: progress.ProgressCallback | None = None
 ) -> JobResult:
     """Write the original and `copies` augmented versions of every image as Examples."""
-    import apache_beam as beam
-
-    from pipeline import augment_beam, beam_io, runner
-    from pipeline.sinks import write_sorted_shards
-
     kind, inputs, classes = _resolve(options)
     paths = [item[3] for item in inputs] if kind == "folder" else inputs
     check_remote_paths(options.runner, paths, options.output)
     run_opts = options.runner
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
+
+    import_tensorflow_quietly()
+    import apache_beam as beam
+
+    from pipeline import augment_beam, beam_io, runner
+    from pipeline.sinks import write_sorted_shards
 
     def construct(p: Any) -> None:
         if kind == "folder":
@@ -136,26 +136,14 @@ def run_augment_job(
 
     outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
     if outcome.dry_run:
-        return JobResult(
-            job="augment",
-            output=options.output,
-            runner=run_opts.runner,
-            dry_run=True,
-            extra={"dry_run": runner.dry_run_details(outcome.result)},
-            pipeline_result=outcome.result,
-        )
-    counters = outcome.counters
-    result = JobResult(
-        job="augment",
-        output=options.output,
-        runner=run_opts.runner,
-        seconds=outcome.seconds,
-        rows_in=counters.get(progress.ROWS_COUNTER, 0),
-        bad_rows=counters.get("bad_rows", 0),
-        bad_rows_file=join(options.output, beam_io.BAD_ROWS_FILE),
+        return JobResult.translated("augment", options.output, outcome)
+    result = JobResult.finished(
+        "augment",
+        options.output,
+        outcome,
         splits={
             "data": SplitInfo(
-                counters.get("rows_written", 0),
+                outcome.counters.get("rows_written", 0),
                 output_files(options.output, f"{DATA_PREFIX}-*-of-*"),
             )
         },
@@ -168,7 +156,6 @@ def run_augment_job(
             "include_original": options.include_original,
             "seed": options.seed,
         },
-        pipeline_result=outcome.result,
     )
     write_job_file(result)
     return result

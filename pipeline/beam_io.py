@@ -16,10 +16,10 @@ from apache_beam import pvalue
 
 from pipeline import progress
 from pipeline.csv_format import CsvFormat, decode_csv_file
+from pipeline.results import BAD_ROWS_FILE
 from pipeline.schema import Schema
 
 BAD = "bad"
-BAD_ROWS_FILE = "bad_rows.jsonl"
 BAD_ROWS_MARKER = "recio: too many bad rows:"
 
 

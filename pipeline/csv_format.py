@@ -68,15 +68,25 @@ _CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4"
 
 
 def open_input(path: str) -> Any:
-    """A pyarrow input stream over a local or remote file, decompressed by file extension."""
+    """A pyarrow input stream over a local or remote file, decompressed by file extension.
+
+    Local files are opened directly, so that checking a header does not import Beam.
+    """
     import pyarrow as pa
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline._files import is_remote
 
     try:
-        raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        if is_remote(path):
+            from apache_beam.io.filesystem import CompressionTypes
+            from apache_beam.io.filesystems import FileSystems
+
+            raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+        else:
+            raw = open(path.removeprefix("file://"), "rb")  # noqa: SIM115 - the stream owns it
     except Exception as error:  # Beam wraps OSErrors in its own types
-        raise InputError(f"{path}: cannot open: {error}".split("\n")[0]) from error
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise InputError(f"{path}: cannot open: {reason}".split("\n")[0]) from error
     stream = pa.PythonFile(raw, mode="r")
     codec = next((c for ext, c in _CODECS.items() if path.lower().endswith(ext)), None)
     return pa.CompressedInputStream(stream, codec) if codec else stream

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import progress
 from pipeline._files import join
+from pipeline.csv_format import file_columns
 from pipeline.job_setup import (
     builtin_schema,
     check_remote_paths,
@@ -24,12 +25,13 @@ from pipeline.job_setup import (
     write_raw_metadata,
 )
 from pipeline.options import CsvJobOptions
-from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.quiet import import_tensorflow_quietly
+from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
 from pipeline.schema import save_schema
 
 DATA_PREFIX = "data"
 SCHEMA_FILE = "schema.json"
-MANAGED = ("data-*-of-*", SCHEMA_FILE, "metadata", "bad_rows.jsonl", "recio_job.json")
+MANAGED = ("data-*-of-*", SCHEMA_FILE, "metadata", BAD_ROWS_FILE, JOB_FILE)
 
 
 def run_csv_job(
@@ -37,15 +39,9 @@ def run_csv_job(
 ) -> JobResult:
     """Convert CSV files to Examples; returns the counts, files and schema location.
 
-    Raises InputError/SchemaError before anything runs when files, header or schema are
-    wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
+    Raises InputError/SchemaError before anything heavy is imported when files, header or
+    schema are wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
     """
-    import apache_beam as beam
-
-    from pipeline import beam_io, runner
-    from pipeline.csv_format import file_columns
-    from pipeline.sinks import write_record_batches
-
     files, builtin = expand_inputs(options.inputs, what="CSV")
     schema, _ = csv_schema(
         options.schema,
@@ -61,6 +57,12 @@ def run_csv_job(
     run_opts = options.runner
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
+
+    import_tensorflow_quietly()  # the Example encoder (tfx_bsl) and metadata writer need it
+    import apache_beam as beam
+
+    from pipeline import beam_io, runner
+    from pipeline.sinks import write_record_batches
 
     def construct(p: Any) -> None:
         read = p | "ReadCsv" >> beam_io.ReadCsvBatches(
@@ -83,30 +85,17 @@ def run_csv_job(
 
     outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
     if outcome.dry_run:
-        return JobResult(
-            job="csv",
-            output=options.output,
-            runner=run_opts.runner,
-            dry_run=True,
-            inputs=tuple(files),
-            extra={"dry_run": runner.dry_run_details(outcome.result)},
-            pipeline_result=outcome.result,
-        )
+        return JobResult.translated("csv", options.output, outcome, inputs=tuple(files))
     schema_path = join(options.output, SCHEMA_FILE)
     save_schema(schema, schema_path)
     write_raw_metadata(schema, options.output)
-    counters = outcome.counters
-    result = JobResult(
-        job="csv",
-        output=options.output,
-        runner=run_opts.runner,
-        seconds=outcome.seconds,
-        rows_in=counters.get(progress.ROWS_COUNTER, 0),
-        bad_rows=counters.get("bad_rows", 0),
-        bad_rows_file=join(options.output, beam_io.BAD_ROWS_FILE),
+    result = JobResult.finished(
+        "csv",
+        options.output,
+        outcome,
         splits={
             "data": SplitInfo(
-                counters.get("rows_written", 0),
+                outcome.counters.get("rows_written", 0),
                 output_files(options.output, f"{DATA_PREFIX}-*-of-*"),
             )
         },
@@ -114,7 +103,6 @@ def run_csv_job(
         key=schema.key,
         schema_file=schema_path,
         inputs=tuple(files),
-        pipeline_result=outcome.result,
     )
     write_job_file(result)
     return result

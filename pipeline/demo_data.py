@@ -103,6 +103,9 @@ def write_shape_images(
     folder: str | os.PathLike[str], per_class: int, *, size: int = 32, seed: int = 0
 ) -> Path:
     """Write `per_class` PNG images into folder/<class>/<class>_NNNN.png for each shape class."""
+    from pipeline.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # a job's inputs are resolved before it imports TF itself
     import tensorflow as tf
 
     root = Path(folder)
@@ -145,9 +148,11 @@ def resolve_builtin(inputs: tuple[str, ...], workdir: str) -> tuple[tuple[str, .
         try:
             size = int(size_text) if size_text else _DEFAULT_SIZES[name]
         except ValueError:
+            size = -1
+        if size < 0:
             from pipeline.errors import InputError
 
-            raise InputError(f"{item}: the size after the second ':' must be a number") from None
+            raise InputError(f"{item}: the size after the second ':' must be a whole number >= 0")
         if name == "people":
             resolved.append(str(write_people_csv(Path(workdir) / "people.csv", size)))
         else:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from pipeline._files import is_remote, join, match_files
 from pipeline.csv_format import CsvFormat, infer_csv_schema
-from pipeline.demo_data import people_schema_dict, resolve_builtin
+from pipeline.demo_data import BUILTIN_PREFIX, people_schema_dict, resolve_builtin
 from pipeline.errors import InputError, JobOptionsError, SchemaError
 from pipeline.options import RunnerOptions
 from pipeline.schema import FLOAT, INT, STRING, Schema, load_schema, parse_schema
@@ -30,9 +30,16 @@ def scratch_dir(prefix: str) -> str:
     return path
 
 
+def resolve_inputs(inputs: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
+    """Replace builtin:NAME inputs by generated files (in a scratch folder, made only if needed)."""
+    if not any(item.startswith(BUILTIN_PREFIX) for item in inputs):
+        return tuple(inputs), None
+    return resolve_builtin(tuple(inputs), scratch_dir("recio-builtin-"))
+
+
 def expand_inputs(inputs: Sequence[str], *, what: str) -> tuple[list[str], str | None]:
     """Resolve built-in datasets, then globs/folders, into a sorted file list."""
-    resolved, builtin = resolve_builtin(tuple(inputs), scratch_dir("recio-builtin-"))
+    resolved, builtin = resolve_inputs(inputs)
     return match_files(resolved, what=what), builtin
 
 
@@ -99,6 +106,9 @@ def with_roles(schema: Schema, label: str | None, key: str | None) -> Schema:
 
 def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> Schema:
     """Infer scalar columns from the first Example records (types from the values present)."""
+    from pipeline.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()  # tfx_bsl's decoder imports TensorFlow
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc

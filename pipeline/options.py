@@ -164,6 +164,13 @@ def _check_common(inputs: tuple[str, ...], output: str, compression: str, shards
         raise JobOptionsError(f"--shards must be >= 0, got {shards}")
 
 
+def _check_row_limits(infer_rows: int, max_bad_rows: int | None) -> None:
+    if infer_rows < 1:
+        raise JobOptionsError(f"--infer-rows must be >= 1, got {infer_rows}")
+    if max_bad_rows is not None and max_bad_rows < 0:
+        raise JobOptionsError(f"--max-bad-rows must be >= 0, got {max_bad_rows}")
+
+
 @dataclass(frozen=True, slots=True)
 class CsvJobOptions:
     """`recio job csv`: CSV files -> sharded TFRecords of tf.train.Examples.
@@ -198,10 +205,7 @@ class CsvJobOptions:
         object.__setattr__(self, "inputs", tuple(self.inputs))
         object.__setattr__(self, "compression", self.compression.upper())
         _check_common(self.inputs, self.output, self.compression, self.shards)
-        if self.infer_rows < 1:
-            raise JobOptionsError(f"--infer-rows must be >= 1, got {self.infer_rows}")
-        if self.max_bad_rows is not None and self.max_bad_rows < 0:
-            raise JobOptionsError(f"--max-bad-rows must be >= 0, got {self.max_bad_rows}")
+        _check_row_limits(self.infer_rows, self.max_bad_rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +223,7 @@ class TransformJobOptions:
         eval_fraction: share of rows in the eval split, chosen by a hash of the key column.
         split_salt: changes which rows land in eval while staying deterministic.
         transform_temp_dir: tf.Transform's scratch folder (default: a temp folder locally,
-            {temp_location}/tft-tmp on remote runners).
+            {temp_location}/recio-tft/<id> on remote runners).
     """
 
     inputs: tuple[str, ...]
@@ -252,10 +256,7 @@ class TransformJobOptions:
             )
         if self.module_file and not os.path.isfile(self.module_file):
             raise JobOptionsError(f"--module-file {self.module_file!r} does not exist")
-        if self.infer_rows < 1:
-            raise JobOptionsError(f"--infer-rows must be >= 1, got {self.infer_rows}")
-        if self.max_bad_rows is not None and self.max_bad_rows < 0:
-            raise JobOptionsError(f"--max-bad-rows must be >= 0, got {self.max_bad_rows}")
+        _check_row_limits(self.infer_rows, self.max_bad_rows)
 
 
 @dataclass(frozen=True, slots=True)

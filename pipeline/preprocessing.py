@@ -180,7 +180,16 @@ def load_preprocessing_fn(path: str) -> PreprocessingFn:
     fn = getattr(module, "preprocessing_fn", None)
     if not callable(fn):
         raise SchemaError(f"{path}: defines no top-level function named preprocessing_fn")
-    return fn
+    return functools.partial(_call_module_fn, fn, path)
+
+
+def _call_module_fn(fn: PreprocessingFn, path: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run a module file's preprocessing_fn; its bugs are the user's to fix, not recio's."""
+    try:
+        return fn(inputs)
+    except Exception as error:
+        line = f"{type(error).__name__}: {error}".split("\n")[0]
+        raise SchemaError(f"{path}: preprocessing_fn failed: {line}") from error
 
 
 def transform_rows(

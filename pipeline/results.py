@@ -7,7 +7,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline._files import join, write_text
+from pipeline.progress import ROWS_COUNTER
+
 JOB_FILE = "recio_job.json"
+BAD_ROWS_FILE = "bad_rows.jsonl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,39 @@ class JobResult:
     extra: dict[str, Any] = field(default_factory=dict)
     dry_run: bool = False
     pipeline_result: Any = None
+
+    @classmethod
+    def translated(
+        cls, job: str, output: str, outcome: Any, *, inputs: tuple[str, ...] = ()
+    ) -> JobResult:
+        """A dry run's result: the translated job's steps, image and staged files; no outputs."""
+        from pipeline.runner import dry_run_details
+
+        return cls(
+            job=job,
+            output=output,
+            runner=outcome.runner,
+            dry_run=True,
+            inputs=inputs,
+            extra={"dry_run": dry_run_details(outcome.result)},
+            pipeline_result=outcome.result,
+        )
+
+    @classmethod
+    def finished(cls, job: str, output: str, outcome: Any, **fields: Any) -> JobResult:
+        """A completed run's result: time and row counts from its recio counters, plus `fields`."""
+        counters = outcome.counters
+        return cls(
+            job=job,
+            output=output,
+            runner=outcome.runner,
+            seconds=outcome.seconds,
+            rows_in=counters.get(ROWS_COUNTER, 0),
+            bad_rows=counters.get("bad_rows", 0),
+            bad_rows_file=join(output, BAD_ROWS_FILE),
+            pipeline_result=outcome.result,
+            **fields,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The content of OUT/recio_job.json (everything but the live Beam objects)."""
@@ -136,8 +173,6 @@ def _dry_run_summary(result: JobResult) -> str:
 
 def write_job_file(result: JobResult) -> str:
     """Write OUT/recio_job.json atomically and return its path."""
-    from pipeline._files import join, write_text
-
     path = join(result.output, JOB_FILE)
     write_text(path, json.dumps(result.to_json(), indent=2, default=str) + "\n")
     return path

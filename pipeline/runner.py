@@ -24,6 +24,7 @@ _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit))\s*:\s*
 class RunOutcome:
     """A finished (or translated) run: Beam's result, the recio counters, the wall time."""
 
+    runner: str
     result: Any
     counters: dict[str, int]
     seconds: float
@@ -79,7 +80,7 @@ def run(
     if not runner.dry_run and state not in (PipelineState.DONE, None):
         raise JobFailedError(f"the Beam job ended in state {state} on {runner.runner}")
     counters = {} if runner.dry_run else progress.counter_values(result)
-    return RunOutcome(result, counters, seconds, runner.dry_run)
+    return RunOutcome(runner.runner, result, counters, seconds, runner.dry_run)
 
 
 def translate_error(error: BaseException) -> PipelineError:

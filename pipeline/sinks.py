@@ -15,6 +15,7 @@ Imports Beam at the top: only job functions import this module.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterable
@@ -67,8 +68,10 @@ class TFRecordBatchSink(filebasedsink.FileBasedSink):
 
     def close(self, file_handle: Any) -> None:
         raw, writer = file_handle
-        writer.close()
-        raw.close()
+        try:
+            writer.close()
+        finally:
+            raw.close()
 
 
 def write_record_batches(prefix: str, *, compression: str = "GZIP", num_shards: int = 0) -> Any:
@@ -130,10 +133,15 @@ class WriteShardFn(beam.DoFn):
         temp = f"{final}.tmp-{uuid.uuid4().hex[:12]}"  # unique per attempt (retries)
         raw = FileSystems.create(temp, compression_type=CompressionTypes.UNCOMPRESSED)
         try:
-            with TFRecordWriter(raw, compression=self.compression) as writer:
-                writer.write_many(record for _, record in records)
-        finally:
-            raw.close()
+            try:
+                with TFRecordWriter(raw, compression=self.compression) as writer:
+                    writer.write_many(record for _, record in records)
+            finally:
+                raw.close()
+        except BaseException:  # no half-written temp file left next to the shards
+            with contextlib.suppress(Exception):
+                FileSystems.delete([temp])
+            raise
         if FileSystems.exists(final):
             FileSystems.delete([final])
         FileSystems.rename([temp], [final])

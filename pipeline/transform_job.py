@@ -33,7 +33,9 @@ from pipeline.job_setup import (
     with_roles,
 )
 from pipeline.options import TransformJobOptions
-from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.preprocessing import load_preprocessing_fn, make_preprocessing_fn
+from pipeline.quiet import import_tensorflow_quietly
+from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
 from pipeline.schema import Schema, load_schema, save_schema, with_default_transforms
 
 DATA_DIR = "data"
@@ -44,8 +46,8 @@ MANAGED = (
     "metadata",
     DATA_DIR,
     SCHEMA_FILE,
-    "bad_rows.jsonl",
-    "recio_job.json",
+    BAD_ROWS_FILE,
+    JOB_FILE,
 )
 
 
@@ -92,27 +94,28 @@ def run_transform_job(
     The transforms come from the schema (per-column declarations; an inferred schema gets
     z-scores and vocabularies) or from `module_file`'s top-level `preprocessing_fn`.
     """
+    files, builtin = expand_inputs(options.inputs, what="input")
+    check_remote_paths(options.runner, files, options.output)
+    fmt = detect_format(files, options.input_format)
+    schema = _schema_for(options, files, fmt, builtin)
+    columns = (
+        {path: file_columns(path, schema, options.csv) for path in files} if fmt == "csv" else {}
+    )
+    if not options.module_file and not schema.has_transforms:
+        schema = with_default_transforms(schema)
+    # The schema's transforms are checked now; a module file is imported once TF is loaded.
+    preprocessing_fn = None if options.module_file else make_preprocessing_fn(schema)
+
+    import_tensorflow_quietly()
     import apache_beam as beam
     import tensorflow_transform.beam as tft_beam
     from tensorflow_transform.tf_metadata import dataset_metadata
 
     from pipeline import beam_io, runner, stats
-    from pipeline.preprocessing import load_preprocessing_fn, make_preprocessing_fn
     from pipeline.sinks import write_record_batches
 
-    files, builtin = expand_inputs(options.inputs, what="input")
-    check_remote_paths(options.runner, files, options.output)
-    fmt = detect_format(files, options.input_format)
-    schema = _schema_for(options, files, fmt, builtin)
-    if options.module_file:
-        preprocessing_fn = load_preprocessing_fn(options.module_file)
-    else:
-        if not schema.has_transforms:
-            schema = with_default_transforms(schema)
-        preprocessing_fn = make_preprocessing_fn(schema)
-    columns = (
-        {path: file_columns(path, schema, options.csv) for path in files} if fmt == "csv" else {}
-    )
+    if preprocessing_fn is None:
+        preprocessing_fn = load_preprocessing_fn(str(options.module_file))
     run_opts = options.runner
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
@@ -174,15 +177,7 @@ def run_transform_job(
 
     outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
     if outcome.dry_run:
-        return JobResult(
-            job="transform",
-            output=options.output,
-            runner=run_opts.runner,
-            dry_run=True,
-            inputs=tuple(files),
-            extra={"dry_run": runner.dry_run_details(outcome.result)},
-            pipeline_result=outcome.result,
-        )
+        return JobResult.translated("transform", options.output, outcome, inputs=tuple(files))
     schema_path = join(options.output, SCHEMA_FILE)
     save_schema(schema, schema_path)
     counters = outcome.counters
@@ -197,14 +192,10 @@ def run_transform_job(
             counters.get("eval_rows_written", 0),
             output_files(options.output, os.path.join(DATA_DIR, "eval-*-of-*")),
         )
-    result = JobResult(
-        job="transform",
-        output=options.output,
-        runner=run_opts.runner,
-        seconds=outcome.seconds,
-        rows_in=counters.get(progress.ROWS_COUNTER, 0),
-        bad_rows=counters.get("bad_rows", 0),
-        bad_rows_file=join(options.output, beam_io.BAD_ROWS_FILE),
+    result = JobResult.finished(
+        "transform",
+        options.output,
+        outcome,
         splits=splits,
         stats=stats.describe(options.output),
         label=schema.label,
@@ -216,7 +207,6 @@ def run_transform_job(
             "module_file": options.module_file,
             "transform_fn": join(options.output, "transform_fn"),
         },
-        pipeline_result=outcome.result,
     )
     write_job_file(result)
     return result

@@ -106,18 +106,6 @@ class WorkerBackend(Backend):
         self.workers = workers
         self.prefetch = prefetch
         self.threads = threads
-        n_ctrl = C_HEAD + k + 2 * workers
-        self._ctrl_seg: Segment | None = None
-        if threads:
-            self.ctrl = np.zeros(n_ctrl, dtype=np.int64)
-            self._names_view: Any = None
-        else:
-            self._ctrl_seg = Segment(n_ctrl * 8 + k * NAME_BYTES, kind)
-            self.ctrl = np.frombuffer(self._ctrl_seg.buf, dtype=np.int64, count=n_ctrl)
-            self.ctrl[:] = 0
-            self._names_view = self._ctrl_seg.buf[n_ctrl * 8 :]
-            for s in range(k):
-                self._publish(s)
         self.granted = -1
         self.n_batches = 0
         self.base = 0
@@ -126,41 +114,57 @@ class WorkerBackend(Backend):
         self.messages = False
         self._procs: list[Any] = []
         self._threads: list[threading.Thread] = []
-        if threads:
-            self.cmd_qs: list[Any] = [queue.Queue() for _ in range(workers)]
-            self.res_qs: list[Any] = [queue.Queue() for _ in range(workers)]
-            self.dones: list[Any] = [threading.Semaphore(0) for _ in range(workers)]
-            for wid in range(workers):
-                ch = Channel(wid, self.ctrl, self.cmd_qs[wid], self.res_qs[wid],
-                              self.dones[wid], self._thread_attach, k, workers)  # fmt: skip
-                t = threading.Thread(
-                    target=worker_loop, args=(ch,), name=f"recio-loader-{wid}", daemon=True
-                )
-                t.start()
-                self._threads.append(t)
-        else:
-            ctx = multiprocessing.get_context(start_method or "spawn")
-            self.cmd_qs = [ctx.Queue() for _ in range(workers)]
-            self.res_qs = [ctx.Queue() for _ in range(workers)]
-            self.dones = [ctx.Semaphore(0) for _ in range(workers)]
-            for wid in range(workers):
-                p = ctx.Process(
-                    target=process_main,
-                    args=(
-                        wid,
-                        self._ctrl_seg.name,
-                        k,
-                        workers,
-                        layout,
-                        self.cmd_qs[wid],
-                        self.res_qs[wid],
-                        self.dones[wid],
-                    ),  # fmt: skip
-                    name=f"recio-loader-{wid}",
-                    daemon=True,
-                )
-                start_without_main(p)
-                self._procs.append(p)
+        self.cmd_qs: list[Any] = []
+        self.res_qs: list[Any] = []
+        self.dones: list[Any] = []
+        self._ctrl_seg: Segment | None = None
+        self._names_view: Any = None
+        self.ctrl = np.zeros(C_HEAD + k + 2 * workers, dtype=np.int64)
+        try:
+            if threads:
+                self._start_threads()
+            else:
+                self._start_processes(layout, start_method)
+        except BaseException:
+            self.close()  # no worker or shared memory outlives a failed start
+            raise
+
+    def _start_threads(self) -> None:
+        k, workers = self.ring.k, self.workers
+        self.cmd_qs = [queue.Queue() for _ in range(workers)]
+        self.res_qs = [queue.Queue() for _ in range(workers)]
+        self.dones = [threading.Semaphore(0) for _ in range(workers)]
+        for wid in range(workers):
+            ch = Channel(wid, self.ctrl, self.cmd_qs[wid], self.res_qs[wid], self.dones[wid],
+                         self._thread_attach, k, workers)  # fmt: skip
+            t = threading.Thread(
+                target=worker_loop, args=(ch,), name=f"recio-loader-{wid}", daemon=True
+            )
+            t.start()
+            self._threads.append(t)
+
+    def _start_processes(self, layout: SlotLayout, start_method: str | None) -> None:
+        k, workers, n_ctrl = self.ring.k, self.workers, self.ctrl.size
+        self._ctrl_seg = Segment(n_ctrl * 8 + k * NAME_BYTES, self.ring.kind)
+        self.ctrl = np.frombuffer(self._ctrl_seg.buf, dtype=np.int64, count=n_ctrl)
+        self.ctrl[:] = 0
+        self._names_view = self._ctrl_seg.buf[n_ctrl * 8 :]
+        for s in range(k):
+            self._publish(s)
+        ctx = multiprocessing.get_context(start_method or "spawn")
+        self.cmd_qs = [ctx.Queue() for _ in range(workers)]
+        self.res_qs = [ctx.Queue() for _ in range(workers)]
+        self.dones = [ctx.Semaphore(0) for _ in range(workers)]
+        for wid in range(workers):
+            queues = (self.cmd_qs[wid], self.res_qs[wid], self.dones[wid])
+            p = ctx.Process(
+                target=process_main,
+                args=(wid, self._ctrl_seg.name, k, workers, layout, *queues),
+                name=f"recio-loader-{wid}",
+                daemon=True,
+            )
+            start_without_main(p)
+            self._procs.append(p)
 
     # -- plumbing --------------------------------------------------------------------------
     def _thread_attach(self, s: int) -> Any:
@@ -314,16 +318,20 @@ class WorkerBackend(Backend):
         deadline = time.monotonic() + 5
         for t in self._threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
-        for p in self._procs:
-            p.join(timeout=max(0.0, deadline - time.monotonic()))
+        for wid, p in enumerate(self._procs):
+            # A process exits only once its queued results are in the pipe: read them away
+            # (an iteration stopped early leaves some behind).
+            while p.is_alive() and time.monotonic() < deadline:
+                with contextlib.suppress(Exception):
+                    self.res_qs[wid].get(timeout=0.02)
             if p.exitcode is None:
                 p.terminate()
                 p.join(timeout=1)
         for q in (*self.cmd_qs, *self.res_qs):
-            if hasattr(q, "close"):
+            if hasattr(q, "cancel_join_thread"):
                 with contextlib.suppress(Exception):
+                    q.cancel_join_thread()  # the workers are gone: nothing left to deliver
                     q.close()
-                    q.join_thread()
         super().close()
         if self._ctrl_seg is not None:
             self._names_view = None

@@ -8,6 +8,7 @@ window and continues exactly where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +18,7 @@ import numpy as np
 from pipeline.loaders._plan import CURSOR_WIDTH, Unit, assign_lanes, rng, shares
 from pipeline.loaders.decode import LENGTHS, ExampleDecoder, Field
 from pipeline.loaders.errors import LoaderError
-from pipeline.loaders.files import is_remote, open_binary
+from pipeline.loaders.files import record_reader
 
 READ_BATCH = 1024
 FRAMING = 16  # bytes of header and footer around each record in the stream
@@ -35,12 +36,10 @@ class ReadOptions:
 
 def open_reader(
     path: str, offset: int, opts: ReadOptions, on_damage: Callable[..., None] | None
-) -> Any:
-    from recordio import TFRecordReader
-
-    source = open_binary(path) if is_remote(path) else path
-    return TFRecordReader(
-        source,
+) -> contextlib.AbstractContextManager[Any]:
+    """A recordio reader of `path` from stream offset `offset` (a context manager)."""
+    return record_reader(
+        path,
         verify=opts.verify,
         strict=opts.strict,
         max_record_bytes=opts.max_record_bytes,
@@ -51,11 +50,8 @@ def open_reader(
 
 def count_records(path: str, opts: ReadOptions) -> int:
     """Records a read with these options yields (damaged ones excluded when salvaging)."""
-    reader = open_reader(path, 0, opts, (lambda damage: None))
-    n = 0
-    for batch in reader.iter_batches(max_records=8192):
-        n += len(batch)
-    return n
+    with open_reader(path, 0, opts, (lambda damage: None)) as reader:
+        return sum(len(batch) for batch in reader.iter_batches(max_records=8192))
 
 
 class UnitStream:
@@ -74,6 +70,7 @@ class UnitStream:
         self.record = record  # file index (among records read) of that record
         self._opts = opts
         self._on_damage = on_damage
+        self._files = contextlib.ExitStack()
         self._reader: Any = None
         self._batches: Any = None
         self._buf: list[bytes] = []
@@ -82,7 +79,9 @@ class UnitStream:
 
     def _refill(self) -> bool:
         if self._reader is None:
-            self._reader = open_reader(self.unit.path, self.offset, self._opts, self._on_damage)
+            self._reader = self._files.enter_context(
+                open_reader(self.unit.path, self.offset, self._opts, self._on_damage)
+            )
             self._batches = self._reader.iter_batches(max_records=READ_BATCH)
         batch = next(self._batches, None)
         if batch is None:
@@ -128,9 +127,8 @@ class UnitStream:
         return got
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._reader = self._batches = None
+        self._files.close()
 
 
 @dataclass

@@ -9,14 +9,16 @@ through `tf.io.gfile` when TensorFlow is already imported.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
+from pipeline._files import is_remote
 from pipeline.loaders.errors import LoaderError
 
 JOB_FILE = "recio_job.json"
@@ -27,11 +29,6 @@ _SIDECAR_SUFFIXES = (
     ".log", ".png", ".html",
 )  # fmt: skip
 DEFAULT_SPLIT = "train"
-
-
-def is_remote(path: str) -> bool:
-    """True for URLs such as gs://bucket/x (file:// counts as local)."""
-    return "://" in path and not path.startswith("file://")
 
 
 def _local(path: str) -> str:
@@ -216,6 +213,19 @@ def open_binary(path: str) -> BinaryIO:
     return fsspec.open(path, "rb").open()
 
 
+@contextlib.contextmanager
+def record_reader(path: str, **reader_kw: Any) -> Iterator[Any]:
+    """A recordio TFRecordReader over a local or remote file; closes the reader and the file.
+
+    recordio closes only the files it opened itself, so a remote handle is closed here.
+    """
+    from recordio import TFRecordReader
+
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(open_binary(path)) if is_remote(path) else _local(path)
+        yield stack.enter_context(TFRecordReader(source, **reader_kw))
+
+
 def file_key(path: str) -> tuple[str, int, int] | None:
     """Identity of a local file's current content (path, size, mtime) for caches; None if remote."""
     if is_remote(path):
@@ -224,4 +234,4 @@ def file_key(path: str) -> tuple[str, int, int] | None:
     return (os.path.abspath(_local(path)), st.st_size, st.st_mtime_ns)
 
 
-__all__ = ["is_remote", "open_binary", "read_job", "resolve_files"]
+__all__ = ["is_remote", "open_binary", "read_job", "record_reader", "resolve_files"]

@@ -33,7 +33,7 @@ from pipeline.loaders._plan import CURSOR_WIDTH, assign_lanes, fingerprint, make
 from pipeline.loaders._slots import SlotLayout
 from pipeline.loaders.decode import Field, make_fields
 from pipeline.loaders.errors import LoaderError
-from pipeline.loaders.files import file_key, is_remote, open_binary, resolve_files
+from pipeline.loaders.files import file_key, record_reader, resolve_files
 from pipeline.loaders.spec import FeatureSpec, load_spec, select
 
 log = logging.getLogger(__name__)
@@ -168,12 +168,10 @@ class NumpyLoader:
         if not need:
             return {}
         from pipeline.loaders.decode import decode_example
-        from recordio import TFRecordReader
 
+        skip = (lambda damage: None) if self.opts.salvage else None
         for path in self.files:
-            source = open_binary(path) if is_remote(path) else path
-            skip = (lambda damage: None) if self.opts.salvage else None
-            with TFRecordReader(source, on_damage=skip) as reader:
+            with record_reader(path, on_damage=skip) as reader:
                 first = next(iter(reader), None)
             if first is None:
                 continue
@@ -192,31 +190,21 @@ class NumpyLoader:
         )
 
     def _count(self, backend: Backend | None) -> list[int]:
-        keys = []
-        missing = []
-        for i, path in enumerate(self.files):
-            ident = file_key(path)
-            key = (
-                None
-                if ident is None
-                else (*ident, self.opts.verify, self.opts.strict, self.opts.salvage)
-            )
-            keys.append(key)
-            if key is None or key not in _COUNTS:
-                missing.append(i)
-        if missing:
-            paths = [self.files[i] for i in missing]
-            if backend is not None:
-                got = backend.count(paths, self.opts)
-            else:
-                got = [count_records(p, self.opts) for p in paths]
-            for i, n in zip(missing, got, strict=True):
-                if keys[i] is not None:
-                    _COUNTS[keys[i]] = n
-                else:
-                    keys[i] = ("remote", self.files[i], n)
-                    _COUNTS[keys[i]] = n
-        return [_COUNTS[k] for k in keys]
+        """Records per file: cached for unchanged local files, counted (by the workers) else."""
+        options = (self.opts.verify, self.opts.strict, self.opts.salvage)
+        idents = [file_key(path) for path in self.files]
+        keys = [None if ident is None else (*ident, *options) for ident in idents]
+        missing = [i for i, key in enumerate(keys) if key is None or key not in _COUNTS]
+        paths = [self.files[i] for i in missing]
+        if backend is not None:
+            got = backend.count(paths, self.opts) if paths else []
+        else:
+            got = [count_records(p, self.opts) for p in paths]
+        fresh = dict(zip(missing, got, strict=True))
+        for i, n in fresh.items():
+            if keys[i] is not None:  # remote files are counted afresh each time
+                _COUNTS[keys[i]] = n
+        return [fresh[i] if i in fresh else _COUNTS[key] for i, key in enumerate(keys)]
 
     def _prepare(self) -> None:
         if self._units is not None:

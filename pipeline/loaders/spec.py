@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.loaders.errors import LoaderError
-from pipeline.loaders.files import is_remote, open_binary, resolve_files
+from pipeline.loaders.files import is_remote, record_reader, resolve_files
 
 DTYPES = ("int64", "float32", "bytes")
 SAMPLE_RECORDS = 256
@@ -214,16 +214,14 @@ def infer_spec(
     import numpy as np
 
     from pipeline.loaders.decode import decode_example
-    from recordio import TFRecordReader
 
     kinds: dict[str, str] = {}
     counts: dict[str, set[int]] = {}
     seen = 0
     order: list[str] = []
+    skip = (lambda damage: None) if salvage else None
     for path in files:
-        handle = open_binary(path) if is_remote(path) else path
-        skip = (lambda damage: None) if salvage else None
-        with TFRecordReader(handle, on_damage=skip) as reader:
+        with record_reader(path, on_damage=skip) as reader:
             for batch in reader.iter_batches(max_records=min(sample, 1024)):
                 for record in batch[: sample - seen]:
                     try:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline.loaders.errors import LoaderError
-from pipeline.loaders.files import is_remote, open_binary, resolve_files
+from pipeline.loaders.files import is_remote, open_binary, record_reader, resolve_files
 from pipeline.loaders.spec import FeatureSpec, load_spec, raw_spec_of_transform, select
 
 DEFAULT_CYCLE = 8
@@ -93,8 +93,6 @@ def tf_dataset(
         salvage: read through recordio, skipping damaged records (slower than TF's reader);
             what was skipped is listed in the returned dataset's `recio_damage`.
     """
-    import tensorflow as tf
-
     if not isinstance(batch_size, int) or batch_size < 1:
         raise LoaderError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(shuffle_buffer, int) or shuffle_buffer < 0:
@@ -116,11 +114,13 @@ def tf_dataset(
         names, _ = select(full, label, features, where)
         parse_spec = {n: full[n].to_tf() for n in (*names, label)}
         visible = full
-    raw_decode = _raw_decoders(decode_bytes or {}, visible, names + [label])
     scales = dict(to_float32 or {})
     for name in scales:
         if name not in names and name != label:
             raise LoaderError(f"to_float32 names {name!r}, not a loaded feature")
+    raw_decode = _raw_decoders(decode_bytes or {}, visible, names + [label])
+
+    import tensorflow as tf  # once the options check out
 
     if verify:
         _verify(files)
@@ -189,11 +189,8 @@ def tf_dataset(
 def _verify(files: Sequence[str]) -> None:
     """Read every file through recordio first, so damage raises recordio's error (file, record,
     byte offset) before training starts; TF's reader would only say "corrupted record"."""
-    from recordio import TFRecordReader
-
     for path in files:
-        source = open_binary(path) if is_remote(path) else path
-        with TFRecordReader(source) as reader:
+        with record_reader(path) as reader:
             for _ in reader.iter_batches(max_records=8192):
                 pass
 
@@ -204,11 +201,7 @@ def _salvaging_reader(path: Any, damage: list[Any]) -> Any:
     import tensorflow as tf
 
     def records(name: bytes) -> Any:
-        from recordio import TFRecordReader
-
-        where = name.decode()
-        source = open_binary(where) if is_remote(where) else where
-        with TFRecordReader(source, on_damage=damage.append) as reader:
+        with record_reader(name.decode(), on_damage=damage.append) as reader:
             for batch in reader.iter_batches(max_records=1024):
                 yield np.array(batch, dtype=object)
 

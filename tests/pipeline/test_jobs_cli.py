@@ -132,3 +132,40 @@ def test_csv_job_dataflow_dry_run_from_the_cli(tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert "translated for DataflowRunner (dry run, nothing submitted)" in done.stderr
     assert "workflow.tar.gz" in done.stderr
+
+
+@pytest.mark.parametrize("item", ["builtin:people:-5", "builtin:shapes:many"])
+def test_builtin_size_must_be_a_whole_number(item: str, tmp_path) -> None:
+    from pipeline import InputError
+    from pipeline.demo_data import resolve_builtin
+
+    with pytest.raises(InputError, match="must be a whole number >= 0"):
+        resolve_builtin((item,), str(tmp_path))
+
+
+def test_bad_inputs_fail_before_beam_or_tensorflow_is_imported(tmp_path) -> None:
+    script = f"""
+import json, sys
+from pipeline import (AugmentJobOptions, CsvJobOptions, PipelineError, TransformJobOptions,
+                      run_augment_job, run_csv_job, run_transform_job)
+root = {str(tmp_path)!r}
+open(root + "/a.csv", "w").write("x,y\\n1,2\\n")
+open(root + "/s.json", "w").write(json.dumps({{"columns": [{{"name": "z", "type": "int"}}]}}))
+runs = [(run_csv_job, CsvJobOptions((root + "/nope.csv",), root + "/o1")),
+        (run_csv_job, CsvJobOptions((root + "/a.csv",), root + "/o2", schema=root + "/s.json")),
+        (run_transform_job, TransformJobOptions((root + "/nope-*.csv",), root + "/o3")),
+        (run_augment_job, AugmentJobOptions((root + "/no_images",), root + "/o4"))]
+for run, options in runs:
+    try:
+        run(options)
+    except PipelineError as error:
+        print("ERROR", error)
+print("HEAVY", sorted(m for m in ("apache_beam", "tensorflow") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert len([x for x in lines if x.startswith("ERROR")]) == 4, done.stdout
+    assert "lacks column 'z'" in done.stdout
+    assert lines[-1] == "HEAVY []"

@@ -307,3 +307,22 @@ def test_worker_memory_kinds_give_the_same_batches(
         assert ld._holder["backend"].ring.kind == kind
     want = collect(loader(data, seed=5, prefetch=0, batch_size=200))
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_close_after_an_early_break_lets_workers_exit_by_themselves(tmp_path: object) -> None:
+    """Workers that made batches nobody took (bytes fields travel by queue) still exit cleanly
+    when the loader closes, instead of blocking on their unread results until killed."""
+    import time
+
+    from recordio import write_records
+    from recordio.example import encode_example
+
+    path = os.path.join(str(tmp_path), "blobs.tfrecord")
+    write_records(path, [encode_example({"blob": bytes(2000), "label": i}) for i in range(4000)])
+    ld = NumpyLoader(path, label="label", batch_size=256, num_workers=2, prefetch=4)
+    for _ in ld:
+        time.sleep(0.5)  # the workers fill the prefetch slots meanwhile
+        break
+    procs = list(ld._holder["backend"]._procs)
+    ld.close()
+    assert [p.exitcode for p in procs] == [0, 0]  # not terminated (-15)

@@ -96,6 +96,12 @@ def test_module_file_loading(tmp_path) -> None:
     broken.write_text("import not_a_module_anywhere\n")
     with pytest.raises(SchemaError, match="importing the module failed: ModuleNotFoundError"):
         load_preprocessing_fn(str(broken))
+    failing = tmp_path / "failing.py"  # a bug in the user's function is reported as theirs
+    failing.write_text("def preprocessing_fn(inputs):\n    return {'y': inputs['nope']}\n")
+    with pytest.raises(
+        SchemaError, match=r"failing\.py: preprocessing_fn failed: KeyError: 'nope'"
+    ):
+        load_preprocessing_fn(str(failing))({"x": 1})
 
 
 def test_schema_fn_is_a_plain_function_of_tensors() -> None:
