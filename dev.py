@@ -3,13 +3,14 @@
 
 Creates `.venv` next to this file on first use and installs the project with its test extras
 (again only when pyproject.toml or setup.py change), then runs the demo job or the test suite.
-Needs only Python 3.11+ and pip.
+Needs only Python 3.11 and pip.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -43,7 +44,19 @@ def ensure_env() -> None:
     STAMP.write_text(_fingerprint())
 
 
+def _prefer_python311() -> None:
+    """tf.Transform 1.21 and tfx-bsl ship for Python 3.11: re-run under it when it exists."""
+    if sys.version_info[:2] == (3, 11) or (BIN / "python").exists():
+        return
+    other = shutil.which("python3.11")
+    if other:
+        os.execv(other, [other, __file__, *sys.argv[1:]])
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs under any python3
+        sys.exit(f"dev.py: recio needs Python 3.11 (this is {sys.version.split()[0]})")
+
+
 def main(argv: list[str]) -> int:
+    _prefer_python311()
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print("usage: python3 dev.py demo|test|setup [extra args]", file=sys.stderr)
         return 2
