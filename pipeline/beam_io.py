@@ -23,6 +23,17 @@ BAD = "bad"
 BAD_ROWS_MARKER = "recio: too many bad rows:"
 
 
+def _outputs(batch: Any, bad: list[dict[str, Any]]) -> Iterator[Any]:
+    """Count and emit one decoded batch: bad rows to the dead-letter output, good rows on."""
+    if bad:
+        progress.count("bad_rows", len(bad))
+        for row in bad:
+            yield pvalue.TaggedOutput(BAD, json.dumps(row, ensure_ascii=False))
+    if batch is not None and batch.num_rows:
+        progress.count(progress.ROWS_COUNTER, batch.num_rows)
+        yield batch
+
+
 # -- CSV --------------------------------------------------------------------------------------
 class DecodeCsvFileFn(beam.DoFn):
     """path -> Arrow record batches (main output) and JSON bad rows (the 'bad' output)."""
@@ -38,13 +49,7 @@ class DecodeCsvFileFn(beam.DoFn):
     def process(self, path: str) -> Iterator[Any]:
         names = self.columns[path]
         for batch, bad in decode_csv_file(path, self.schema, self.fmt, self.arrow_schema, names):
-            if bad:
-                progress.count("bad_rows", len(bad))
-                for row in bad:
-                    yield pvalue.TaggedOutput(BAD, json.dumps(row, ensure_ascii=False))
-            if batch is not None and batch.num_rows:
-                progress.count(progress.ROWS_COUNTER, batch.num_rows)
-                yield batch
+            yield from _outputs(batch, bad)
 
 
 class ReadCsvBatches(beam.PTransform):
@@ -178,13 +183,7 @@ class DecodeExampleFileFn(beam.DoFn):
                         for row, why in sorted(reasons.items())
                     ]
                 start += len(records)
-                if bad_rows:
-                    progress.count("bad_rows", len(bad_rows))
-                    for row in bad_rows:
-                        yield pvalue.TaggedOutput(BAD, json.dumps(row, ensure_ascii=False))
-                if batch is not None and batch.num_rows:
-                    progress.count(progress.ROWS_COUNTER, batch.num_rows)
-                    yield batch
+                yield from _outputs(batch, bad_rows)
 
 
 class ReadExampleBatches(beam.PTransform):

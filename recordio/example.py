@@ -477,7 +477,9 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
     """Decode the shape every writer produces (one `features` field, packed lists) quickly.
 
     Bounds are checked only where a wrong length could make a slice silently short; any other
-    overrun ends in IndexError or a failed end check, and the caller falls back."""
+    overrun ends in IndexError or a failed end check, and the caller falls back. Length prefixes
+    are decoded inline rather than by a helper: a call per field would cost about a third of the
+    decoding time of a Fashion-MNIST-shaped record."""
     n = len(data)
     out: dict[str, Any] = {}
     if n == 0:
