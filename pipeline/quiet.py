@@ -54,12 +54,25 @@ def quiet_native_startup() -> Iterator[None]:
                 sys.stderr.flush()
 
 
+def _only_critical(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.CRITICAL
+
+
 def quiet_library_logs() -> None:
-    """Beam, TF and absl log each worker error with a traceback before it is re-raised."""
+    """Keep library logging off the terminal: our errors are re-raised and shown as one line.
+
+    Beam, TF and absl log each worker error with a traceback before it is re-raised, and
+    tf.Transform warns about analyzer cache keys on every run. absl resets its logger's level
+    when its flags are parsed, so a filter (which nothing resets) does the work, not the level.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if not os.environ.get("RECIO_DEBUG"):
-        for name in ("apache_beam", "tensorflow", "tensorflow_transform", "absl"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+    if os.environ.get("RECIO_DEBUG"):
+        return
+    for name in ("apache_beam", "tensorflow", "tensorflow_transform", "absl"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL)
+        if _only_critical not in logger.filters:
+            logger.addFilter(_only_critical)
 
 
 def import_tensorflow_quietly() -> None:

@@ -54,7 +54,7 @@ from recordio.writer import TFRecordWriter
 
 INT64, FLOAT, BYTES = "int64", "float", "bytes"
 FORMATS = ("auto", "jsonl", "csv", "raw", "base64")
-SPOOL_BYTES = 64 << 20  # stdin is buffered in memory up to this, then on disk, for two passes
+SPOOL_BYTES = 64 << 20  # pipes are buffered in memory up to this, then on disk, for two passes
 _INT_RE = re.compile(r"[+-]?[0-9]+\Z")
 _FLOAT_RE = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\Z", re.IGNORECASE
@@ -417,22 +417,22 @@ def compression_for(path: str, compression: Any) -> Compression:
 def _open_inputs(
     paths: list[str], stack: ExitStack, *, seekable: bool
 ) -> list[tuple[str, BinaryIO]]:
+    """Open each input; when two passes are needed, pipes (stdin, `<(...)`) are spooled first."""
     inputs: list[tuple[str, BinaryIO]] = []
     for path in paths:
         if path == "-":
-            stdin = sys.stdin.buffer
-            if seekable:
-                spool = stack.enter_context(tempfile.SpooledTemporaryFile(SPOOL_BYTES))  # noqa: SIM115
-                while chunk := stdin.read(1 << 20):
-                    spool.write(chunk)
-                spool.seek(0)
-                inputs.append(("<stdin>", spool))  # type: ignore[arg-type]
-            else:
-                inputs.append(("<stdin>", stdin))
-            continue
-        if os.path.isdir(path):
+            name, source = "<stdin>", sys.stdin.buffer
+        elif os.path.isdir(path):
             raise ConvertError("is a folder, not a file", path=path)
-        inputs.append((path, stack.enter_context(open(path, "rb"))))  # noqa: SIM115
+        else:
+            name, source = path, stack.enter_context(open(path, "rb"))  # noqa: SIM115
+        if seekable and not source.seekable():
+            spool = stack.enter_context(tempfile.SpooledTemporaryFile(SPOOL_BYTES))  # noqa: SIM115
+            while chunk := source.read(1 << 20):
+                spool.write(chunk)
+            spool.seek(0)
+            source = spool  # type: ignore[assignment]
+        inputs.append((name, source))
     return inputs
 
 

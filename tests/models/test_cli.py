@@ -63,6 +63,8 @@ def housing_run(tmp_path_factory, housing_csv):
         "--label", "median_house_value", "--key", "id", "--quiet",
     )  # fmt: skip
     assert job.returncode == 0, job.stderr
+    # No library chatter: tf.Transform's analyzer warnings, TF's native start-up lines.
+    assert "WARNING" not in job.stderr and "I0000" not in job.stderr, job.stderr
     run = root / "run"
     trained = recio(
         "train", "housing", "--data", str(root / "xf"), "--output", str(run),

@@ -313,3 +313,24 @@ def test_expand_paths_globs_folders_and_literal_names(tmp_path: Path) -> None:
     for missing in (f"{folder}/none-*.tfrecord", f"{folder}/none.tfrecord"):
         with pytest.raises(RecordIOError):
             expand_paths([missing])
+
+
+def test_write_reads_a_named_pipe_in_two_passes(run, tmp_path: Path) -> None:
+    # `recio write out.tfrecord <(head data.csv)`: a pipe cannot be rewound for type inference.
+    import os
+    import threading
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "w", encoding="utf-8") as out:
+            out.write("a,b\n1,x\n2,\n")
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    try:
+        ok(run("write", "out.tfrecord", str(fifo), "--format", "csv"))
+    finally:
+        feeder.join(timeout=10)
+    assert lines(ok(run("read", "out.tfrecord"))) == [{"a": [1], "b": ["x"]}, {"a": [2]}]
