@@ -16,18 +16,18 @@ from pipeline import progress
 from pipeline._files import is_remote, join
 from pipeline.errors import InputError
 from pipeline.job_setup import (
+    DATA_PREFIX,
     check_remote_paths,
+    data_split,
     expand_inputs,
-    output_files,
     prepare_output,
     resolve_inputs,
 )
 from pipeline.options import AugmentJobOptions
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
+from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, write_job_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
-DATA_PREFIX = "data"
 MANAGED = ("data-*-of-*", BAD_ROWS_FILE, JOB_FILE)
 
 
@@ -141,12 +141,7 @@ def run_augment_job(
         "augment",
         options.output,
         outcome,
-        splits={
-            "data": SplitInfo(
-                outcome.counters.get("rows_written", 0),
-                output_files(options.output, f"{DATA_PREFIX}-*-of-*"),
-            )
-        },
+        splits={"data": data_split(options.output, outcome.counters)},
         label="label",
         key="key",
         inputs=tuple(options.inputs),

@@ -16,20 +16,19 @@ from pipeline import progress
 from pipeline._files import join
 from pipeline.csv_format import file_columns
 from pipeline.job_setup import (
-    builtin_schema,
+    DATA_PREFIX,
     check_remote_paths,
-    csv_schema,
+    data_split,
     expand_inputs,
-    output_files,
+    options_csv_schema,
     prepare_output,
     write_raw_metadata,
 )
 from pipeline.options import CsvJobOptions
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
+from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, write_job_file
 from pipeline.schema import save_schema
 
-DATA_PREFIX = "data"
 SCHEMA_FILE = "schema.json"
 MANAGED = ("data-*-of-*", SCHEMA_FILE, "metadata", BAD_ROWS_FILE, JOB_FILE)
 
@@ -43,15 +42,7 @@ def run_csv_job(
     schema are wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
     """
     files, builtin = expand_inputs(options.inputs, what="CSV")
-    schema, _ = csv_schema(
-        options.schema,
-        files,
-        options.csv,
-        default=builtin_schema(builtin),
-        label=options.label,
-        key=options.key,
-        infer_rows=options.infer_rows,
-    )
+    schema = options_csv_schema(options, files, builtin)
     check_remote_paths(options.runner, files, options.output)
     columns = {path: file_columns(path, schema, options.csv) for path in files}
     run_opts = options.runner
@@ -93,12 +84,7 @@ def run_csv_job(
         "csv",
         options.output,
         outcome,
-        splits={
-            "data": SplitInfo(
-                outcome.counters.get("rows_written", 0),
-                output_files(options.output, f"{DATA_PREFIX}-*-of-*"),
-            )
-        },
+        splits={"data": data_split(options.output, outcome.counters)},
         label=schema.label,
         key=schema.key,
         schema_file=schema_path,

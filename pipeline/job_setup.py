@@ -11,12 +11,14 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pipeline._files import is_remote, join, match_files
 from pipeline.csv_format import CsvFormat, infer_csv_schema
 from pipeline.demo_data import BUILTIN_PREFIX, people_schema_dict, resolve_builtin
 from pipeline.errors import InputError, JobOptionsError, SchemaError
 from pipeline.options import RunnerOptions
+from pipeline.results import SplitInfo
 from pipeline.schema import FLOAT, INT, STRING, Schema, load_schema, parse_schema
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -195,6 +197,28 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
             shutil.rmtree(path)
         else:
             os.unlink(path)
+
+
+DATA_PREFIX = "data"  # shard names of the single-split jobs (csv, augment)
+
+
+def data_split(output: str, counters: dict[str, int]) -> SplitInfo:
+    """The one output split of the csv and augment jobs: rows written and the shard files."""
+    return SplitInfo(counters.get("rows_written", 0), output_files(output, f"{DATA_PREFIX}-*-of-*"))
+
+
+def options_csv_schema(options: Any, files: Sequence[str], builtin: str | None) -> Schema:
+    """The CSV schema a job's options ask for: given, built in, or inferred from the files."""
+    schema, _ = csv_schema(
+        options.schema,
+        list(files),
+        options.csv,
+        default=builtin_schema(builtin),
+        label=options.label,
+        key=options.key,
+        infer_rows=options.infer_rows,
+    )
+    return schema
 
 
 def output_files(output: str, pattern: str) -> tuple[str, ...]:

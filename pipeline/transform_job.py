@@ -21,12 +21,11 @@ from pipeline import progress
 from pipeline._files import is_remote, join
 from pipeline.csv_format import file_columns
 from pipeline.job_setup import (
-    builtin_schema,
     check_remote_paths,
-    csv_schema,
     detect_format,
     expand_inputs,
     infer_example_schema,
+    options_csv_schema,
     output_files,
     prepare_output,
     scratch_dir,
@@ -55,16 +54,7 @@ def _schema_for(
     options: TransformJobOptions, files: list[str], fmt: str, builtin: str | None
 ) -> Schema:
     if fmt == "csv":
-        schema, _ = csv_schema(
-            options.schema,
-            files,
-            options.csv,
-            default=builtin_schema(builtin),
-            label=options.label,
-            key=options.key,
-            infer_rows=options.infer_rows,
-        )
-        return schema
+        return options_csv_schema(options, files, builtin)
     if isinstance(options.schema, Schema):
         schema = options.schema
     elif options.schema:
