@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """One entry point for a fresh machine: `python3 dev.py demo` or `python3 dev.py test`.
 
-Creates `.venv` next to this file on first use and installs the project with its test extras
-(again only when pyproject.toml or setup.py change), then runs the demo job or the test suite.
-Needs only Python 3.11 and pip.
+Creates `.venv` next to this file on first use and installs the project with every extra and the
+test tools (again only when pyproject.toml or setup.py change), then runs the demo job or the test
+suite. Needs only Python 3.11 and pip.
+
+The venv keeps the setuptools its Python ships: Beam builds recio's sdist for Dataflow with
+whatever the user's environment has, so testing with a newer one would hide a broken submission.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ def ensure_env() -> None:
         return
     print("dev.py: installing recio and its dependencies into .venv", file=sys.stderr)
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check"]
-    subprocess.run([*pip, "-q", "--upgrade", "pip", "setuptools", "wheel"], check=True)
+    subprocess.run([*pip, "-q", "--upgrade", "pip"], check=True)
     subprocess.run(
-        [*pip, "-q", "-e", f"{ROOT}[test]", "--config-settings", "editable_mode=compat"], check=True
+        [*pip, "-q", "-e", f"{ROOT}[all,test]", "--config-settings", "editable_mode=compat"],
+        check=True,
     )
     STAMP.write_text(_fingerprint())
 

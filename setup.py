@@ -4,9 +4,16 @@ The extension is optional: when no compiler is present the build carries on and 
 falls back to its pure-Python framing (same results, slower).
 """
 
+import setuptools
 from setuptools import Extension, setup
 
+LICENSE = "Apache-2.0"
+# PEP 639's license expression from setuptools 77 on; the free-text field before it.
+_MODERN = int(setuptools.__version__.split(".")[0]) >= 77
+license_metadata = {"license_expression": LICENSE} if _MODERN else {"license": LICENSE}
+
 setup(
+    **license_metadata,
     ext_modules=[
         Extension(
             "recordio._speedups",
@@ -14,5 +21,5 @@ setup(
             optional=True,
             extra_compile_args=["-O3"],
         )
-    ]
+    ],
 )

@@ -415,7 +415,7 @@ class Bench:
     # -- whole processes --------------------------------------------------------------------
     def run_cli(self) -> None:
         recio = Path(sys.executable).with_name("recio")
-        base = [str(recio)] if recio.exists() else [sys.executable, "-m", "recordio"]
+        base = [str(recio)] if recio.exists() else [sys.executable, "-m", "recio"]
         small = self.workdir / "verify-small.tfrecord.gz"
         commands: dict[str, list[str]] = {
             "python -c pass (floor)": [sys.executable, "-c", "pass"],

@@ -129,7 +129,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.demo_data import write_people_csv
+    from recio.demo.data import write_people_csv
 
     work = Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
@@ -151,7 +151,7 @@ def main() -> None:
     for name, fraction in (("recio (eval 20%)", "0.2"), ("recio (eval 0)", "0")):
         out_dir = work / f"recio-{fraction}"
         wall, _ = _child(
-            [python, "-m", "recordio", "job", "transform", str(csv_path), "--output", str(out_dir),
+            [python, "-m", "recio", "job", "transform", str(csv_path), "--output", str(out_dir),
              "--schema", str(schema_path), "--eval-fraction", fraction, "--quiet"]
         )  # fmt: skip
         job = json.loads((out_dir / "recio_job.json").read_text())

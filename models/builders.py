@@ -197,7 +197,8 @@ def build_model(name: str, inputs: ModelInputs) -> keras.Model:
         feature = inputs.features[0]
         if not inputs.n_classes or inputs.n_classes < 2:
             raise DataSpecError(
-                f"a classifier needs at least 2 classes, found {inputs.n_classes}; pass --classes N"
+                f"a classifier needs at least 2 classes, found {inputs.n_classes}; pass classes=N",
+                params=("classes",),
             )
         common = dict(
             input_name=feature, input_dtype=inputs.dtypes[feature], n_classes=inputs.n_classes

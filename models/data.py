@@ -7,9 +7,8 @@ wrapped in `KerasPyDataset` feeds JAX, torch or any backend when TensorFlow is a
 from __future__ import annotations
 
 import glob
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from models.errors import DataSpecError, TrainingOptionError
 from models.specs import CLASSIFICATION, REGRESSION, ModelInputs, model_inputs, pick_label
+from pipeline.layout import JobOutput
 
 SCAN_LIMIT = 20_000
 LOADERS = ("auto", "tf", "numpy")
@@ -62,54 +62,37 @@ class LabelScan:
         return math.sqrt(var) or 1.0
 
 
-def check_data_path(data: str, what: str = "--data") -> None:
+def check_data_path(data: str, what: str = "data") -> None:
     """Fail early, before TensorFlow loads, on a path that names nothing."""
     if any(ch in data for ch in "*?["):
         if not glob.glob(data):
             raise DataSpecError(
-                f"{what} {data}: the pattern matches no file; point it at the output of "
-                "`recio job transform` or at Example TFRecord files"
+                f"{what}={data!r}: the pattern matches no file; point it at the output of a "
+                "transform job or at Example TFRecord files",
+                params=(what,),
             )
         return
     path = Path(data)
     if not path.exists():
         raise DataSpecError(
-            f"{what} {data}: no such file or directory; point it at the output of "
-            "`recio job transform` or at Example TFRecord files"
+            f"{what}={data!r}: no such file or directory; point it at the output of a "
+            "transform job or at Example TFRecord files",
+            params=(what,),
         )
     if path.is_dir() and not any(path.iterdir()):
-        raise DataSpecError(f"{what} {data}: the directory is empty")
+        raise DataSpecError(f"{what}={data!r}: the directory is empty", params=(what,))
 
 
-def read_job(data: str) -> dict[str, Any]:
-    """The `recio_job.json` a recio job leaves next to its output (empty when absent)."""
-    path = Path(data) / "recio_job.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise DataSpecError(f"{path}: unreadable job record ({error})") from None
-
-
-def transform_dir_of(data: str) -> str | None:
-    """DIR itself when it holds a tf.Transform graph (`recio job transform` output)."""
-    path = Path(data)
-    return str(path) if (path / "transform_fn").is_dir() else None
-
-
-def categorical_sizes(transform_dir: str | None) -> dict[str, int]:
+def categorical_sizes(output: JobOutput | None) -> dict[str, int]:
     """Vocabulary-mapped integer features and their id counts, from the transformed schema.
 
     tf.Transform records an int_domain (max = vocabulary size - 1 + OOV buckets) for the output of
     compute_and_apply_vocabulary; those features are one-hot encoded instead of treated as numbers.
     """
-    if transform_dir is None:
+    schema_path = output.transformed_schema if output is not None else None
+    if schema_path is None:
         return {}
-    schema_path = Path(transform_dir) / "transformed_metadata" / "schema.pbtxt"
-    if not schema_path.is_file():
-        return {}
-    text = schema_path.read_text()
+    text = Path(schema_path).read_text()
     try:
         from google.protobuf import text_format
         from tensorflow_metadata.proto.v0 import schema_pb2
@@ -128,13 +111,6 @@ def categorical_sizes(transform_dir: str | None) -> dict[str, int]:
         for feature in schema.feature
         if feature.HasField("int_domain") and feature.int_domain.is_categorical
     }
-
-
-def _splits(job: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    splits = job.get("splits") or {}
-    train = "train" if "train" in splits else None
-    evaluation = "eval" if "eval" in splits else None
-    return train, evaluation
 
 
 def scan_labels(
@@ -191,13 +167,16 @@ def count_records(data: str, split: str | None) -> int:
 def choose_loader(loader: str, backend: str) -> str:
     """tf.data on the TensorFlow backend, the TF-free NumpyLoader otherwise."""
     if loader not in LOADERS:
-        raise TrainingOptionError(f"--loader must be one of {', '.join(LOADERS)}, not {loader!r}")
+        raise TrainingOptionError(
+            f"loader must be one of {', '.join(LOADERS)}, not {loader!r}", params=("loader",)
+        )
     if loader == "auto":
         return "tf" if backend == "tensorflow" else "numpy"
     if loader == "tf" and backend != "tensorflow":
         raise TrainingOptionError(
-            f"--loader tf feeds tf.data tensors, which the {backend} backend cannot train on; "
-            "use --loader numpy (or auto)"
+            f"loader='tf' feeds tf.data tensors, which the {backend} backend cannot train on; "
+            "use loader='numpy' (or 'auto')",
+            params=("loader",),
         )
     return loader
 
@@ -236,32 +215,36 @@ def plan_data(
     """Spec, label, class count, input sizes and record count of `data`; fails fast and TF-free."""
     check_data_path(data)
     if eval_data is not None:
-        check_data_path(eval_data, "--eval-data")
+        check_data_path(eval_data, "eval_data")
     from pipeline.loaders import load_spec
 
     if batch_size < 1:
-        raise TrainingOptionError(f"--batch-size must be at least 1, got {batch_size}")
-    job = read_job(data)
+        raise TrainingOptionError(
+            f"batch_size must be at least 1, got {batch_size}", params=("batch_size",)
+        )
+    output = JobOutput.of(data)
+    job = output if output is not None else JobOutput("")
     spec = load_spec(data)
-    chosen = pick_label(spec, label, job.get("label"))
-    train_split, eval_split = _splits(job)
-    transform_dir = transform_dir_of(data)
+    chosen = pick_label(spec, label, job.label)
+    train_split = "train" if "train" in job.splits else None
+    eval_split = "eval" if "eval" in job.splits else None
+    transform_dir = output.transform_dir if output is not None else None
 
-    key = job.get("key")
+    key = job.key
     if features is None and key in spec and key != chosen:
         # the job's row key passes through the transform; it identifies rows, it is no feature
         features = [n for n in spec if n not in (chosen, key)]
     raw_bytes: tuple[str, ...] = ()
     if kind == "image":
         candidates = list(features) if features else [n for n in spec if n != chosen]
-        raw_bytes = tuple(n for n in candidates if n in spec and spec[n].dtype == "bytes")
-    if spec[chosen].dtype == "bytes":
+        raw_bytes = tuple(n for n in candidates if n in spec and spec[n].kind == "bytes")
+    if spec[chosen].kind == "bytes":
         raise DataSpecError(f"label {chosen!r} is bytes; map it to numbers first")
     scan, lengths = scan_labels(data, split=train_split, label=chosen, raw_bytes=raw_bytes)
     if scan.records == 0:
-        raise DataSpecError(f"--data {data}: the training split holds no records")
+        raise DataSpecError("the training split holds no records", path=data)
 
-    if task == CLASSIFICATION and spec[chosen].dtype == "int64":
+    if task == CLASSIFICATION and spec[chosen].kind == "int64":
         if not scan.integral or scan.label_min < 0:
             raise DataSpecError(
                 f"label {chosen!r} must hold class ids 0..N-1, found values from "
@@ -272,7 +255,8 @@ def plan_data(
             n_classes = max(found, 2)
         elif found > n_classes:
             raise DataSpecError(
-                f"--classes {n_classes} but label {chosen!r} holds class id {found - 1}"
+                f"classes={n_classes} but label {chosen!r} holds class id {found - 1}",
+                params=("classes",),
             )
 
     inputs = model_inputs(
@@ -282,7 +266,7 @@ def plan_data(
         label=chosen,
         features=features,
         n_classes=n_classes,
-        categorical=categorical_sizes(transform_dir),
+        categorical=categorical_sizes(output),
         raw_bytes_lengths=lengths,
     )
     if task == REGRESSION and scale_label:
@@ -291,15 +275,16 @@ def plan_data(
     if scan.exhausted:
         records = scan.records
     else:
-        rows = ((job.get("splits") or {}).get(train_split or "") or {}).get("rows")
-        records = int(rows) if rows else count_records(data, train_split)
+        rows = job.split_rows(train_split)
+        records = rows if rows else count_records(data, train_split)
 
     if eval_data is not None:
         eval_spec = load_spec(eval_data)
         missing = [n for n in (*inputs.features, inputs.label) if n not in eval_spec]
         if missing:
             raise DataSpecError(
-                f"--eval-data {eval_data} lacks {', '.join(missing)}, which the training data has"
+                f"eval_data={eval_data} lacks {', '.join(missing)}, which the training data has",
+                params=("eval_data",),
             )
         eval_source, eval_split_name = eval_data, None
     elif eval_split is not None:
@@ -315,7 +300,7 @@ def plan_data(
         records=records,
         batch_size=batch_size,
         transform_dir=transform_dir,
-        raw_label=job.get("label"),
+        raw_label=job.label,
     )
 
 

@@ -62,14 +62,17 @@ def precision_policy(mode: str, device: Device) -> str:
     """
     mode = mode.lower()
     if mode not in ("auto", "on", "off"):
-        raise TrainingOptionError(f"--mixed-precision must be auto, on or off, not {mode!r}")
+        raise TrainingOptionError(
+            f"mixed_precision must be auto, on or off, not {mode!r}", params=("mixed_precision",)
+        )
     if mode == "off":
         return "float32"
     if device.gpu:
         return "mixed_float16"
     if mode == "on":
         raise TrainingOptionError(
-            "--mixed-precision on needs a GPU, and none is visible to the "
-            f"{device.backend} backend; use auto or off"
+            "mixed_precision='on' needs a GPU, and none is visible to the "
+            f"{device.backend} backend; use auto or off",
+            params=("mixed_precision",),
         )
     return "float32"

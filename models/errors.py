@@ -1,29 +1,71 @@
-"""The models package's exception tree."""
+"""The models package's one exception tree, shaped like recordio's.
+
+Every error is a `ModelError`: one line from `str()`, a stable `kind` for reports, and `params`,
+the Python parameters the message names (a command-line front end shows them as its flags).
+"""
 
 from __future__ import annotations
 
 
 class ModelError(Exception):
-    """Base of every error the models package raises on bad input or options."""
+    """Base of every error the models package raises on bad input, options or data."""
 
-    user_facing = True
+    kind = "model"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        params: tuple[str, ...] = (),
+    ) -> None:
+        self.detail = detail
+        self.path = path
+        self.hint = hint
+        self.params = params
+        super().__init__(detail)
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.detail}" if self.path else self.detail
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 class UnknownModelError(ModelError):
     """A model name that no builder answers to."""
 
+    kind = "unknown_model"
+
 
 class DataSpecError(ModelError):
     """The data's features or label do not fit the chosen model (wrong count, type or shape)."""
+
+    kind = "data_spec"
 
 
 class TrainingOptionError(ModelError):
     """A training option out of range or contradicting another one."""
 
+    kind = "training_option"
+
 
 class ExportError(ModelError):
     """The trained model could not be turned into a serving SavedModel."""
 
+    kind = "export"
+
 
 class PredictError(ModelError):
     """A model directory that cannot be loaded, or records that do not match its signature."""
+
+    kind = "predict"
+
+
+__all__ = [
+    "DataSpecError",
+    "ExportError",
+    "ModelError",
+    "PredictError",
+    "TrainingOptionError",
+    "UnknownModelError",
+]

@@ -24,7 +24,9 @@ def load_manifest(run_dir: Path) -> dict[str, Any]:
     """The run's recio_model.json, or one clear error when it is missing or unreadable."""
     path = Path(run_dir) / "recio_model.json"
     if not path.is_file():
-        raise ExportError(f"{run_dir}: no recio_model.json; is this the --output of `recio train`?")
+        raise ExportError(
+            f"{run_dir}: no recio_model.json; is this the output folder of a training run?"
+        )
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:

@@ -15,7 +15,9 @@ def serving_dir_of(model_dir: str | Path) -> Path:
     """MODEL_DIR may be a `recio train` output folder or its serving/ SavedModel itself."""
     path = Path(model_dir)
     if not path.exists():
-        raise PredictError(f"{model_dir}: no such directory; give the --output of `recio train`")
+        raise PredictError(
+            f"{model_dir}: no such directory; give the output folder of a training run"
+        )
     if (path / "saved_model.pb").is_file():
         return path
     if (path / "serving" / "saved_model.pb").is_file():
@@ -54,7 +56,9 @@ def predict_records(
 ) -> Iterator[dict[str, Any]]:
     """One dict per record: class id, its probability and all probabilities, or the value."""
     if batch_size < 1:
-        raise PredictError(f"--batch-size must be at least 1, got {batch_size}")
+        raise PredictError(
+            f"batch_size must be at least 1, got {batch_size}", params=("batch_size",)
+        )
     serving = serving_dir_of(model_dir)
     files = input_files(patterns)
     manifest = _manifest(serving)
@@ -107,7 +111,10 @@ FORMATS = ("jsonl", "table")
 def format_rows(rows: Iterator[dict[str, Any]], output_format: str = "jsonl") -> Iterator[str]:
     """Lines for stdout: one JSON object per record, or an aligned table with a header."""
     if output_format not in FORMATS:
-        raise PredictError(f"--format must be jsonl or table, not {output_format!r}")
+        raise PredictError(
+            f"output_format must be jsonl or table, not {output_format!r}",
+            params=("output_format",),
+        )
     if output_format == "jsonl":
         for row in rows:
             yield json.dumps(row)

@@ -95,7 +95,9 @@ def make_optimizer(
 ) -> keras.optimizers.Optimizer:
     """An optimizer by the book's names, with optional gradient clipping (ch. 11)."""
     if clipnorm is not None and clipvalue is not None:
-        raise TrainingOptionError("give --clipnorm or --clipvalue, not both")
+        raise TrainingOptionError(
+            "give clipnorm or clipvalue, not both", params=("clipnorm", "clipvalue")
+        )
     for label, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
         if value is not None and value <= 0:
             raise TrainingOptionError(f"--{label} must be positive, got {value}")

@@ -19,11 +19,20 @@ REGRESSION = "regression"
 
 
 class FeatureLike(Protocol):
-    """The parts of `pipeline.loaders.FeatureSpec` used here (duck-typed: tests need no loader)."""
+    """The parts of `pipeline.loaders.FeatureSpec` used here: its `recordio.Kind`, the numpy
+    dtype of its decoded values, and its shape."""
 
-    name: str
-    dtype: str
-    shape: tuple[int, ...] | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def shape(self) -> tuple[int, ...] | None: ...
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def _describe(spec: Mapping[str, FeatureLike]) -> str:
     parts = []
     for name, feature in spec.items():
         shape = "var" if feature.shape is None else list(feature.shape)
-        parts.append(f"{name}:{feature.dtype}{shape}")
+        parts.append(f"{name}:{feature.kind}{shape}")
     return ", ".join(parts)
 
 
@@ -111,7 +120,9 @@ def pick_label(spec: Mapping[str, FeatureLike], label: str | None, job_label: st
     for candidate in (job_label, "label"):
         if candidate and candidate in spec:
             return candidate
-    raise DataSpecError(f"no label column found (features: {_describe(spec)}); pass --label NAME")
+    raise DataSpecError(
+        f"no label column found (features: {_describe(spec)}); pass label=NAME", params=("label",)
+    )
 
 
 def model_inputs(
@@ -139,10 +150,10 @@ def model_inputs(
         )
     if task == CLASSIFICATION and label_spec.dtype != "int64":
         raise DataSpecError(
-            f"a classifier needs integer class ids, but label {label!r} is {label_spec.dtype}; "
+            f"a classifier needs integer class ids, but label {label!r} is {label_spec.kind}; "
             "use the housing regressor for real-valued targets or map classes to ids"
         )
-    if label_spec.dtype == "bytes":
+    if label_spec.kind == "bytes":
         raise DataSpecError(
             f"label {label!r} is bytes; map it to numbers first (e.g. a vocabulary)"
         )
@@ -160,11 +171,12 @@ def model_inputs(
         if len(names) != 1:
             raise DataSpecError(
                 f"an image model takes exactly one image feature, but {len(names)} were offered "
-                f"({', '.join(names) or 'none'}); pass --features NAME"
+                f"({', '.join(names) or 'none'}); pass features=[NAME, ...]",
+                params=("features",),
             )
         name = names[0]
         feature = spec[name]
-        if feature.dtype == "bytes":
+        if feature.kind == "bytes":
             if name not in raw_bytes_lengths:
                 raise DataSpecError(
                     f"image feature {name!r} is bytes of unknown length; store raw pixels"
@@ -188,7 +200,7 @@ def model_inputs(
             dtypes={name: dtype},
             image_shape=image,
             n_classes=n_classes,
-            raw_bytes=(name,) if feature.dtype == "bytes" else (),
+            raw_bytes=(name,) if feature.kind == "bytes" else (),
             label_dtype=label_spec.dtype,
         )
 
@@ -196,7 +208,7 @@ def model_inputs(
     dtypes: dict[str, str] = {}
     for name in names:
         feature = spec[name]
-        if feature.dtype == "bytes":
+        if feature.kind == "bytes":
             if features:
                 raise DataSpecError(
                     f"feature {name!r} is bytes; the regressor takes numbers (transform it first)"

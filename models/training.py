@@ -87,11 +87,12 @@ def prepare_output(output: Path, *, check_only: bool = False) -> Path:
     """Create OUT, refusing a non-empty folder that is not an earlier recio run (never clobber)."""
     output = Path(output)
     if output.exists() and not output.is_dir():
-        raise TrainingOptionError(f"--output {output} is a file; give a folder")
+        raise TrainingOptionError(f"output={output} is a file; give a folder", params=("output",))
     if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
         raise TrainingOptionError(
-            f"--output {output} holds files that are not a recio training run; "
-            "choose an empty or new folder"
+            f"output={output} holds files that are not a recio training run; "
+            "choose an empty or new folder",
+            params=("output",),
         )
     if not check_only:
         output.mkdir(parents=True, exist_ok=True)
@@ -102,19 +103,26 @@ def _validate(options: TrainOptions) -> None:
     from models.registry import SCHEDULES
 
     if options.epochs < 1:
-        raise TrainingOptionError(f"--epochs must be at least 1, got {options.epochs}")
+        raise TrainingOptionError(
+            f"epochs must be at least 1, got {options.epochs}", params=("epochs",)
+        )
     if options.patience < 1:
-        raise TrainingOptionError(f"--patience must be at least 1, got {options.patience}")
+        raise TrainingOptionError(
+            f"patience must be at least 1, got {options.patience}", params=("patience",)
+        )
     if options.schedule not in SCHEDULES:
         raise TrainingOptionError(
             f"unknown schedule {options.schedule!r}; choose one of: {', '.join(SCHEDULES)}"
         )
     if options.loss not in ("auto", "mse", "huber", "crossentropy"):
         raise TrainingOptionError(
-            f"--loss must be auto, mse, huber or crossentropy, not {options.loss!r}"
+            f"loss must be auto, mse, huber or crossentropy, not {options.loss!r}", params=("loss",)
         )
     if options.huber_threshold <= 0:
-        raise TrainingOptionError(f"--huber-threshold must be positive: {options.huber_threshold}")
+        raise TrainingOptionError(
+            f"huber_threshold must be positive: {options.huber_threshold}",
+            params=("huber_threshold",),
+        )
 
 
 def _loss_and_metrics(task: str, options: TrainOptions) -> tuple[Any, list[Any]]:
@@ -126,11 +134,14 @@ def _loss_and_metrics(task: str, options: TrainOptions) -> tuple[Any, list[Any]]
     if task == CLASSIFICATION:
         if options.loss in ("mse", "huber"):
             raise TrainingOptionError(
-                f"--loss {options.loss} is for the regressor; classifiers use crossentropy"
+                f"loss={options.loss!r} is for the regressor; classifiers use crossentropy",
+                params=("loss",),
             )
         return "sparse_categorical_crossentropy", ["accuracy"]
     if options.loss == "crossentropy":
-        raise TrainingOptionError("--loss crossentropy is for classifiers; use mse or huber")
+        raise TrainingOptionError(
+            "loss='crossentropy' is for classifiers; use mse or huber", params=("loss",)
+        )
     loss = HuberLoss(options.huber_threshold) if options.loss == "huber" else "mse"
     return loss, [keras.metrics.RootMeanSquaredError(name="rmse")]
 
@@ -370,7 +381,9 @@ def train(
     options = options or TrainOptions()
     _validate(options)
     if loader not in LOADERS:
-        raise TrainingOptionError(f"--loader must be one of {', '.join(LOADERS)}, not {loader!r}")
+        raise TrainingOptionError(
+            f"loader must be one of {', '.join(LOADERS)}, not {loader!r}", params=("loader",)
+        )
     info = model_info(model_name)
     prepare_output(Path(output), check_only=True)
     plan = plan_data(

@@ -1,7 +1,8 @@
 """Beam + tf.Transform jobs and loaders that turn raw data into batches for training.
 
-Heavy dependencies (apache_beam, tensorflow, tensorflow_transform) are imported inside the
-functions that need them, so importing this package is cheap.
+Importing this package is cheap: each name below loads its module on first use, and the heavy
+dependencies (apache_beam, tensorflow, tensorflow_transform) load only inside the functions that
+need them, so the TF-free NumpyLoader works on a bare `pip install recio`.
 
 Jobs, each a function of one validated options object (the `recio job ...` commands call them):
 
@@ -11,80 +12,79 @@ Jobs, each a function of one validated options object (the `recio job ...` comma
     print(result.summary())
 """
 
-from pipeline.augment_job import run_augment_job
-from pipeline.csv_format import CsvFormat, infer_csv_schema
-from pipeline.csv_job import run_csv_job
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from pipeline.errors import (
     InputError,
     JobFailedError,
     JobOptionsError,
+    LoaderError,
+    LoaderOptionError,
     PipelineError,
+    RecordSpecError,
     SchemaError,
     TooManyBadRowsError,
+    WorkerError,
 )
-from pipeline.loaders import (
-    FeatureSpec,
-    LoaderError,
-    NumpyLoader,
-    RecordSpecError,
-    load_spec,
-    resolve_files,
-)
-from pipeline.options import (
-    AugmentJobOptions,
-    AugmentOptions,
-    CsvJobOptions,
-    RunnerOptions,
-    TransformJobOptions,
-)
-from pipeline.preprocessing import make_preprocessing_fn, schema_preprocessing_fn, transform_rows
-from pipeline.results import JobResult, SplitInfo
-from pipeline.schema import Column, Schema, load_schema, parse_schema, save_schema, transformed_name
-from pipeline.transform_job import run_transform_job
+
+_LAZY = {
+    "run_augment_job": "pipeline.augment_job",
+    "CsvFormat": "pipeline.csv_format",
+    "infer_csv_schema": "pipeline.csv_format",
+    "run_csv_job": "pipeline.csv_job",
+    "JobOutput": "pipeline.layout",
+    "FeatureSpec": "pipeline.loaders",
+    "KerasPyDataset": "pipeline.loaders",
+    "NumpyLoader": "pipeline.loaders",
+    "TorchIterableDataset": "pipeline.loaders",
+    "load_spec": "pipeline.loaders",
+    "resolve_files": "pipeline.loaders",
+    "tf_dataset": "pipeline.loaders",
+    "AugmentJobOptions": "pipeline.options",
+    "AugmentOptions": "pipeline.options",
+    "CsvJobOptions": "pipeline.options",
+    "RunnerOptions": "pipeline.options",
+    "TransformJobOptions": "pipeline.options",
+    "make_preprocessing_fn": "pipeline.preprocessing",
+    "schema_preprocessing_fn": "pipeline.preprocessing",
+    "transform_rows": "pipeline.preprocessing",
+    "JobResult": "pipeline.results",
+    "SplitInfo": "pipeline.results",
+    "Column": "pipeline.schema",
+    "Schema": "pipeline.schema",
+    "load_schema": "pipeline.schema",
+    "parse_schema": "pipeline.schema",
+    "save_schema": "pipeline.schema",
+    "transformed_name": "pipeline.schema",
+    "run_transform_job": "pipeline.transform_job",
+}
 
 __all__ = [
-    "AugmentJobOptions",
-    "AugmentOptions",
-    "Column",
-    "CsvFormat",
-    "CsvJobOptions",
-    "FeatureSpec",
     "InputError",
     "JobFailedError",
     "JobOptionsError",
-    "JobResult",
-    "KerasPyDataset",
     "LoaderError",
-    "NumpyLoader",
+    "LoaderOptionError",
     "PipelineError",
     "RecordSpecError",
-    "RunnerOptions",
-    "Schema",
     "SchemaError",
-    "SplitInfo",
     "TooManyBadRowsError",
-    "TorchIterableDataset",
-    "TransformJobOptions",
-    "infer_csv_schema",
-    "load_schema",
-    "load_spec",
-    "make_preprocessing_fn",
-    "parse_schema",
-    "resolve_files",
-    "run_augment_job",
-    "run_csv_job",
-    "run_transform_job",
-    "save_schema",
-    "schema_preprocessing_fn",
-    "tf_dataset",
-    "transform_rows",
-    "transformed_name",
+    "WorkerError",
+    *sorted(_LAZY),
 ]
 
 
-def __getattr__(name: str):  # lazy: these import TensorFlow, Keras or torch on first use
-    if name in ("tf_dataset", "KerasPyDataset", "TorchIterableDataset"):
-        from pipeline import loaders
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return getattr(loaders, name)
-    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -95,3 +95,14 @@ def match_files(patterns: Iterable[str], *, what: str = "input") -> list[str]:
             raise InputError(f"{pattern}: no {what} files match; check the path or the glob")
         files.extend(found)
     return sorted(dict.fromkeys(files))
+
+
+def scratch_dir(prefix: str) -> str:
+    """A temporary folder removed when the process exits."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path

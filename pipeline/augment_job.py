@@ -15,17 +15,12 @@ from typing import Any
 from pipeline import progress
 from pipeline._files import is_remote, join
 from pipeline.errors import InputError
-from pipeline.job_setup import (
-    DATA_PREFIX,
-    check_remote_paths,
-    data_split,
-    expand_inputs,
-    prepare_output,
-    resolve_inputs,
-)
+from pipeline.inputs import check_remote_paths, expand_inputs
+from pipeline.layout import BAD_ROWS_FILE, DATA_PREFIX, JOB_FILE
 from pipeline.options import AugmentJobOptions
+from pipeline.outputs import data_split, prepare_output
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, write_job_file
+from pipeline.results import JobResult, write_job_file
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 MANAGED = ("data-*-of-*", BAD_ROWS_FILE, JOB_FILE)
@@ -57,7 +52,7 @@ def list_image_folder(root: str) -> tuple[list[tuple[str, str, int, str]], list[
 
 def _resolve(options: AugmentJobOptions) -> tuple[str, Any, list[str]]:
     """("folder", items, classes) or ("tfrecord", files, [])."""
-    inputs, _ = resolve_inputs(options.inputs)
+    inputs = options.inputs
     folders = [p for p in inputs if not is_remote(p) and os.path.isdir(p)]
     if folders:
         if len(folders) != len(inputs):
@@ -75,7 +70,7 @@ def _resolve(options: AugmentJobOptions) -> tuple[str, Any, list[str]]:
         if len(set(keys)) != len(keys):
             raise InputError("two input folders hold an image under the same class/file name")
         return "folder", items, classes
-    files, _ = expand_inputs(inputs, what="TFRecord")
+    files = expand_inputs(inputs, what="TFRecord")
     return "tfrecord", files, []
 
 

@@ -16,7 +16,7 @@ from apache_beam import pvalue
 
 from pipeline import progress
 from pipeline.csv_format import CsvFormat, decode_csv_file
-from pipeline.results import BAD_ROWS_FILE
+from pipeline.layout import BAD_ROWS_FILE
 from pipeline.schema import Schema
 
 BAD = "bad"
@@ -221,7 +221,7 @@ def _check_bad_rows(batch: Any, bad_count: int, written: list[str], limit: int) 
     if bad_count > limit:
         where = written[0] if written else BAD_ROWS_FILE
         raise RuntimeError(
-            f"{BAD_ROWS_MARKER} {bad_count} bad rows exceed --max-bad-rows {limit}; "
+            f"{BAD_ROWS_MARKER} {bad_count} bad rows exceed max_bad_rows {limit}; "
             f"they are listed in {where}"
         )
     return batch

@@ -133,7 +133,8 @@ def file_columns(path: str, schema: Schema | None, fmt: CsvFormat) -> list[str]:
     if fmt.column_names:
         return list(fmt.column_names)
     raise InputError(
-        f"{path}: the file has no header; give a schema (--schema) or the column names (--columns)"
+        f"{path}: the file has no header; give a schema or the column names (column_names)",
+        params=("schema", "column_names"),
     )
 
 
@@ -280,7 +281,7 @@ def decode_batch(
                     np.asarray(breaks, dtype=bool),
                     lambda _row, c=col.name: (
                         f"column {c!r} holds a line break (an unbalanced "
-                        "quote? pass --multiline-cells if cells may span lines)"
+                        "quote? set multiline=True if cells may span lines)"
                     ),
                 )
         values, failed, why = _convert(col, arr)

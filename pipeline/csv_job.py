@@ -15,22 +15,22 @@ from typing import Any
 from pipeline import progress
 from pipeline._files import join
 from pipeline.csv_format import file_columns
-from pipeline.job_setup import (
+from pipeline.inputs import check_remote_paths, expand_inputs
+from pipeline.job_schema import options_csv_schema
+from pipeline.layout import (
+    BAD_ROWS_FILE,
     DATA_PREFIX,
-    check_remote_paths,
-    data_split,
-    expand_inputs,
-    options_csv_schema,
-    prepare_output,
-    write_raw_metadata,
+    JOB_FILE,
+    RAW_METADATA_DIR,
+    SCHEMA_FILE,
 )
 from pipeline.options import CsvJobOptions
+from pipeline.outputs import data_split, prepare_output, write_raw_metadata
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, write_job_file
+from pipeline.results import JobResult, write_job_file
 from pipeline.schema import save_schema
 
-SCHEMA_FILE = "schema.json"
-MANAGED = ("data-*-of-*", SCHEMA_FILE, "metadata", BAD_ROWS_FILE, JOB_FILE)
+MANAGED = ("data-*-of-*", SCHEMA_FILE, RAW_METADATA_DIR, BAD_ROWS_FILE, JOB_FILE)
 
 
 def run_csv_job(
@@ -41,8 +41,8 @@ def run_csv_job(
     Raises InputError/SchemaError before anything heavy is imported when files, header or
     schema are wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
     """
-    files, builtin = expand_inputs(options.inputs, what="CSV")
-    schema = options_csv_schema(options, files, builtin)
+    files = expand_inputs(options.inputs, what="CSV")
+    schema = options_csv_schema(options, files)
     check_remote_paths(options.runner, files, options.output)
     columns = {path: file_columns(path, schema, options.csv) for path in files}
     run_opts = options.runner

@@ -1,29 +1,120 @@
-"""The pipeline package's exception tree."""
+"""The pipeline package's one exception tree, shaped like recordio's.
+
+Every error is a `PipelineError`: one line from `str()` (the file it concerns, what is wrong,
+what to do), a stable `kind` for reports, and `params`, the Python parameters the message names
+(a command-line front end shows them as its flags). The loaders' errors are part of the tree.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class PipelineError(Exception):
-    """Base of every error the pipeline package raises on bad input or options."""
+    """Base of every error the pipeline package raises on bad input, options or data."""
 
-    user_facing = True
+    kind = "pipeline"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        params: tuple[str, ...] = (),
+    ) -> None:
+        self.detail = detail
+        self.path = path
+        self.hint = hint
+        self.params = params
+        super().__init__(detail)
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.detail}" if self.path else self.detail
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 class SchemaError(PipelineError):
     """A schema file is malformed, or does not fit the data (unknown column, bad transform)."""
 
+    kind = "schema"
+
 
 class JobOptionsError(PipelineError):
     """Job or runner options that cannot work together (e.g. Dataflow without a project)."""
+
+    kind = "job_options"
 
 
 class InputError(PipelineError):
     """Input files are missing, empty or unreadable (no match, bad header, no images)."""
 
+    kind = "input"
+
 
 class TooManyBadRowsError(PipelineError):
-    """More rows failed to decode than --max-bad-rows allows; the dead-letter file names them."""
+    """More rows failed to decode than `max_bad_rows` allows; the dead-letter file names them."""
+
+    kind = "too_many_bad_rows"
 
 
 class JobFailedError(PipelineError):
-    """The Beam job itself failed; the message carries the first line of the worker's error."""
+    """The Beam job itself failed; `step` names the failing step when the runner said."""
+
+    kind = "job_failed"
+
+    def __init__(self, detail: str, *, step: str | None = None, **where: Any) -> None:
+        self.step = step
+        super().__init__(detail, **where)
+
+
+class LoaderError(PipelineError):
+    """Data a loader cannot read as asked (no files, a feature that is not there)."""
+
+    kind = "loader"
+
+
+class LoaderOptionError(LoaderError):
+    """A loader option out of range or contradicting another one."""
+
+    kind = "loader_option"
+
+
+class RecordSpecError(LoaderError):
+    """A record does not hold what the feature spec says (missing feature, wrong kind or count).
+
+    `path` and `index` name the record (index = position in its file, counted from 0).
+    """
+
+    kind = "record_spec"
+
+    def __init__(self, detail: str, *, index: int | None = None, **where: Any) -> None:
+        self.index = index
+        super().__init__(detail, **where)
+
+    def __str__(self) -> str:
+        if self.path is None:
+            return super().__str__()
+        where = f"record {self.index}: " if self.index is not None else ""
+        text = f"{self.path}: {where}{self.detail}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class WorkerError(LoaderError):
+    """A loader worker process died without reporting an error (killed, out of memory)."""
+
+    kind = "worker"
+
+
+__all__ = [
+    "InputError",
+    "JobFailedError",
+    "JobOptionsError",
+    "LoaderError",
+    "LoaderOptionError",
+    "PipelineError",
+    "RecordSpecError",
+    "SchemaError",
+    "TooManyBadRowsError",
+    "WorkerError",
+]

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from pipeline.csv_format import CsvFormat
 from pipeline.errors import JobOptionsError
+from recordio.compression import Compression, CompressionLike
+from recordio.errors import CompressionError
 
 if TYPE_CHECKING:
     from pipeline.schema import Schema
@@ -36,7 +38,6 @@ _RUNNER_ALIASES = {
     "prism": "PrismRunner",
     "prismrunner": "PrismRunner",
 }
-COMPRESSIONS = ("GZIP", "NONE", "ZLIB")
 # Beam checks the same pattern and, when it fails, goes looking for a default bucket online.
 _GCS_PATH = re.compile(r"^gs://[a-z0-9][-_a-z0-9.]{1,61}[a-z0-9]/.+")
 
@@ -82,36 +83,43 @@ class RunnerOptions:
         object.__setattr__(self, "runner", name)
         object.__setattr__(self, "beam_args", tuple(self.beam_args))
         if self.workers < 1:
-            raise JobOptionsError(f"--workers must be at least 1, got {self.workers}")
+            raise JobOptionsError(
+                f"workers must be at least 1, got {self.workers}", params=("workers",)
+            )
         if self.runner == "DataflowRunner":
-            missing = [
-                flag
-                for flag, value in (
-                    ("--project", self.project),
-                    ("--region", self.region),
-                    ("--temp-location", self.temp_location),
+            missing = tuple(
+                name
+                for name, value in (
+                    ("project", self.project),
+                    ("region", self.region),
+                    ("temp_location", self.temp_location),
                 )
                 if not value
-            ]
+            )
             if missing:
-                raise JobOptionsError(f"DataflowRunner needs {', '.join(missing)}")
+                raise JobOptionsError(f"DataflowRunner needs {', '.join(missing)}", params=missing)
             if not _GCS_PATH.match(str(self.temp_location)):
                 raise JobOptionsError(
-                    "--temp-location must be gs://BUCKET/FOLDER with a valid bucket name "
-                    f"(3-63 characters: a-z 0-9 - _ .), got {self.temp_location!r}"
+                    "temp_location must be gs://BUCKET/FOLDER with a valid bucket name "
+                    f"(3-63 characters: a-z 0-9 - _ .), got {self.temp_location!r}",
+                    params=("temp_location",),
                 )
             if not (self.setup_file or self.container_image):
                 raise JobOptionsError(
-                    "DataflowRunner workers need recio: pass --setup-file ./setup.py (built and "
-                    "installed on each worker) or --container-image IMAGE (recio preinstalled)"
+                    "DataflowRunner workers need recio: pass setup_file='./setup.py' (built and "
+                    "installed on each worker) or container_image=IMAGE (recio preinstalled)",
+                    params=("setup_file", "container_image"),
                 )
         elif self.runner not in LOCAL_RUNNERS and self.workers > 1:
             raise JobOptionsError(
-                f"--workers applies to the local runner and Dataflow; for {self.runner} pass the "
-                "engine's own parallelism option (e.g. --parallelism=4)"
+                f"workers applies to the local runner and Dataflow; for {self.runner} pass the "
+                "engine's own parallelism option among the Beam options (e.g. --parallelism=4)",
+                params=("workers",),
             )
         if self.setup_file and not os.path.isfile(self.setup_file):
-            raise JobOptionsError(f"--setup-file {self.setup_file!r} does not exist")
+            raise JobOptionsError(
+                f"setup_file={self.setup_file!r} does not exist", params=("setup_file",)
+            )
 
     @property
     def local(self) -> bool:
@@ -151,24 +159,29 @@ class RunnerOptions:
         return args + list(self.beam_args)
 
 
-def _check_common(inputs: tuple[str, ...], output: str, compression: str, shards: int) -> None:
+def _codec(compression: CompressionLike) -> Compression:
+    try:
+        return Compression.coerce(compression)
+    except CompressionError as error:
+        raise JobOptionsError(error.detail, params=("compression",)) from None
+
+
+def _check_common(inputs: tuple[str, ...], output: str, shards: int) -> None:
     if not inputs:
         raise JobOptionsError("give at least one input file, glob or folder")
     if not output:
-        raise JobOptionsError("give an output folder (--output)")
-    if compression.upper() not in COMPRESSIONS:
-        raise JobOptionsError(
-            f"--compression must be one of {', '.join(COMPRESSIONS)}, got {compression!r}"
-        )
+        raise JobOptionsError("give an output folder (output)", params=("output",))
     if shards < 0:
-        raise JobOptionsError(f"--shards must be >= 0, got {shards}")
+        raise JobOptionsError(f"shards must be >= 0, got {shards}", params=("shards",))
 
 
 def _check_row_limits(infer_rows: int, max_bad_rows: int | None) -> None:
     if infer_rows < 1:
-        raise JobOptionsError(f"--infer-rows must be >= 1, got {infer_rows}")
+        raise JobOptionsError(f"infer_rows must be >= 1, got {infer_rows}", params=("infer_rows",))
     if max_bad_rows is not None and max_bad_rows < 0:
-        raise JobOptionsError(f"--max-bad-rows must be >= 0, got {max_bad_rows}")
+        raise JobOptionsError(
+            f"max_bad_rows must be >= 0, got {max_bad_rows}", params=("max_bad_rows",)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,14 +210,14 @@ class CsvJobOptions:
     infer_rows: int = 100_000
     max_bad_rows: int | None = None
     shards: int = 0
-    compression: str = "GZIP"
+    compression: Compression = Compression.GZIP
     overwrite: bool = False
     runner: RunnerOptions = field(default_factory=RunnerOptions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "compression", self.compression.upper())
-        _check_common(self.inputs, self.output, self.compression, self.shards)
+        object.__setattr__(self, "compression", _codec(self.compression))
+        _check_common(self.inputs, self.output, self.shards)
         _check_row_limits(self.infer_rows, self.max_bad_rows)
 
 
@@ -239,23 +252,29 @@ class TransformJobOptions:
     infer_rows: int = 100_000
     max_bad_rows: int | None = None
     shards: int = 0
-    compression: str = "GZIP"
+    compression: Compression = Compression.GZIP
     transform_temp_dir: str | None = None
     overwrite: bool = False
     runner: RunnerOptions = field(default_factory=RunnerOptions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "compression", self.compression.upper())
-        _check_common(self.inputs, self.output, self.compression, self.shards)
+        object.__setattr__(self, "compression", _codec(self.compression))
+        _check_common(self.inputs, self.output, self.shards)
         if not 0.0 <= self.eval_fraction < 1.0:
-            raise JobOptionsError(f"--eval-fraction must be in [0, 1), got {self.eval_fraction}")
+            raise JobOptionsError(
+                f"eval_fraction must be in [0, 1), got {self.eval_fraction}",
+                params=("eval_fraction",),
+            )
         if self.input_format not in ("auto", "csv", "tfrecord"):
             raise JobOptionsError(
-                f"--input-format must be auto, csv or tfrecord, got {self.input_format!r}"
+                f"input_format must be auto, csv or tfrecord, got {self.input_format!r}",
+                params=("input_format",),
             )
         if self.module_file and not os.path.isfile(self.module_file):
-            raise JobOptionsError(f"--module-file {self.module_file!r} does not exist")
+            raise JobOptionsError(
+                f"module_file={self.module_file!r} does not exist", params=("module_file",)
+            )
         _check_row_limits(self.infer_rows, self.max_bad_rows)
 
 
@@ -284,12 +303,19 @@ class AugmentOptions:
 
     def __post_init__(self) -> None:
         if not 0.1 <= self.crop_fraction <= 1.0:
-            raise JobOptionsError(f"--crop-fraction must be in [0.1, 1], got {self.crop_fraction}")
+            raise JobOptionsError(
+                f"crop_fraction must be in [0.1, 1], got {self.crop_fraction}",
+                params=("crop_fraction",),
+            )
         if not 0.0 <= self.max_rotation <= 180.0:
-            raise JobOptionsError(f"--max-rotation must be in [0, 180], got {self.max_rotation}")
+            raise JobOptionsError(
+                f"max_rotation must be in [0, 180], got {self.max_rotation}",
+                params=("max_rotation",),
+            )
         if not 0.0 <= self.brightness_delta <= 1.0:
             raise JobOptionsError(
-                f"--brightness-delta must be in [0, 1], got {self.brightness_delta}"
+                f"brightness_delta must be in [0, 1], got {self.brightness_delta}",
+                params=("brightness_delta",),
             )
         if not 0.0 < self.contrast_lower <= self.contrast_upper:
             raise JobOptionsError(
@@ -326,19 +352,26 @@ class AugmentJobOptions:
     key_feature: str = "key"
     channels: int = 3
     shards: int = 1
-    compression: str = "GZIP"
+    compression: Compression = Compression.GZIP
     overwrite: bool = False
     runner: RunnerOptions = field(default_factory=RunnerOptions)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
-        object.__setattr__(self, "compression", self.compression.upper())
-        _check_common(self.inputs, self.output, self.compression, self.shards)
+        object.__setattr__(self, "compression", _codec(self.compression))
+        _check_common(self.inputs, self.output, self.shards)
         if self.copies < 0:
-            raise JobOptionsError(f"--copies must be >= 0, got {self.copies}")
+            raise JobOptionsError(f"copies must be >= 0, got {self.copies}", params=("copies",))
         if self.copies == 0 and not self.include_original:
-            raise JobOptionsError("nothing to write: --copies 0 with --no-original")
+            raise JobOptionsError(
+                "nothing to write: copies=0 with include_original=False",
+                params=("copies", "include_original"),
+            )
         if self.channels not in (1, 3):
-            raise JobOptionsError(f"--channels must be 1 or 3, got {self.channels}")
+            raise JobOptionsError(
+                f"channels must be 1 or 3, got {self.channels}", params=("channels",)
+            )
         if self.shards < 1:
-            raise JobOptionsError(f"--shards must be >= 1 for augment, got {self.shards}")
+            raise JobOptionsError(
+                f"shards must be >= 1 for augment, got {self.shards}", params=("shards",)
+            )

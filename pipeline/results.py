@@ -8,10 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline._files import join, write_text
+from pipeline.layout import BAD_ROWS_FILE, JOB_FILE
 from pipeline.progress import ROWS_COUNTER
-
-JOB_FILE = "recio_job.json"
-BAD_ROWS_FILE = "bad_rows.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

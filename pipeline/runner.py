@@ -89,15 +89,14 @@ def translate_error(error: BaseException) -> PipelineError:
     marker = "recio: too many bad rows:"
     if marker in text:
         detail = text.split(marker, 1)[1].strip().split("\n")[0]
-        return TooManyBadRowsError(_BEAM_SUFFIX.sub("", detail).strip())
+        return TooManyBadRowsError(_BEAM_SUFFIX.sub("", detail).strip(), params=("max_bad_rows",))
     step = None
     found = _BEAM_SUFFIX.findall(text)
     if found:
         step = found[-1]
     if isinstance(error, PipelineError):
-        line = _BEAM_SUFFIX.sub("", text.split("\n")[0]).strip()
-        translated = type(error)(line)
-        return translated
+        error.detail = _BEAM_SUFFIX.sub("", error.detail.split("\n")[0]).strip()
+        return error
     line = None
     for candidate in reversed(text.split("\n")):
         match = _ERROR_LINE.match(candidate)
@@ -107,7 +106,7 @@ def translate_error(error: BaseException) -> PipelineError:
     if line is None:
         line = f"{type(error).__name__}: {_BEAM_SUFFIX.sub('', text.split(chr(10))[0]).strip()}"
     where = f" in step {step!r}" if step else ""
-    return JobFailedError(f"the Beam job failed{where}: {line}")
+    return JobFailedError(f"the Beam job failed{where}: {line}", step=step)
 
 
 def dry_run_details(result: Any) -> dict[str, Any]:

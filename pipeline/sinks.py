@@ -27,19 +27,18 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.iobase import Write
 
-from recordio import TFRecordWriter
+from recordio import Compression, CompressionLike, TFRecordWriter
 
 SHARD_TEMPLATE = "-SSSSS-of-NNNNN"
 TFRECORD_SUFFIX = ".tfrecord"
-_SUFFIX_BY_COMPRESSION = {"NONE": "", "GZIP": ".gz", "ZLIB": ".zz"}
 
 
-def suffix_for(compression: str) -> str:
-    """File suffix for a compression name: '.tfrecord.gz' for GZIP, '.tfrecord' for none."""
-    return TFRECORD_SUFFIX + _SUFFIX_BY_COMPRESSION[compression.upper()]
+def suffix_for(compression: CompressionLike) -> str:
+    """File suffix for a compression: '.tfrecord.gz' for GZIP, '.tfrecord' for none."""
+    return TFRECORD_SUFFIX + Compression.coerce(compression).suffix
 
 
-def shard_name(prefix: str, index: int, count: int, compression: str = "GZIP") -> str:
+def shard_name(prefix: str, index: int, count: int, compression: CompressionLike = "GZIP") -> str:
     """The name Beam's default template gives shard `index` of `count`."""
     return f"{prefix}-{index:05d}-of-{count:05d}{suffix_for(compression)}"
 
@@ -47,7 +46,7 @@ def shard_name(prefix: str, index: int, count: int, compression: str = "GZIP") -
 class TFRecordBatchSink(filebasedsink.FileBasedSink):
     """A FileBasedSink whose elements are lists of serialized records."""
 
-    def __init__(self, prefix: str, compression: str, num_shards: int) -> None:
+    def __init__(self, prefix: str, compression: CompressionLike, num_shards: int) -> None:
         super().__init__(
             file_path_prefix=prefix,
             coder=None,
@@ -57,7 +56,7 @@ class TFRecordBatchSink(filebasedsink.FileBasedSink):
             mime_type="application/octet-stream",
             compression_type=CompressionTypes.UNCOMPRESSED,  # recordio compresses
         )
-        self.record_compression = compression.upper()
+        self.record_compression = Compression.coerce(compression)
 
     def open(self, temp_path: str) -> Any:
         raw = super().open(temp_path)
@@ -74,7 +73,9 @@ class TFRecordBatchSink(filebasedsink.FileBasedSink):
             raw.close()
 
 
-def write_record_batches(prefix: str, *, compression: str = "GZIP", num_shards: int = 0) -> Any:
+def write_record_batches(
+    prefix: str, *, compression: CompressionLike = "GZIP", num_shards: int = 0
+) -> Any:
     """A PTransform writing a PCollection of `list[bytes]` as TFRecord shards under `prefix`.
 
     `num_shards=0` lets the runner choose (one file per worker bundle locally). Returns the
@@ -93,7 +94,7 @@ def write_sorted_shards(
     prefix: str,
     *,
     num_shards: int,
-    compression: str = "GZIP",
+    compression: CompressionLike = "GZIP",
     label: str = "WriteSorted",
 ) -> Any:
     """Write `(sort_key: bytes, record: bytes)` pairs as byte-reproducible TFRecord shards.
@@ -114,14 +115,14 @@ def write_sorted_shards(
         beam.CoGroupByKey()
     )
     return grouped | f"{label}/WriteShard" >> beam.ParDo(
-        WriteShardFn(prefix, num_shards, compression.upper())
+        WriteShardFn(prefix, num_shards, Compression.coerce(compression))
     )
 
 
 class WriteShardFn(beam.DoFn):
     """(shard index, {"records": [(sort key, record)], ...}) -> the shard's file name."""
 
-    def __init__(self, prefix: str, num_shards: int, compression: str) -> None:
+    def __init__(self, prefix: str, num_shards: int, compression: Compression) -> None:
         self.prefix = prefix
         self.num_shards = num_shards
         self.compression = compression

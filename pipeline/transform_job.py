@@ -18,31 +18,30 @@ import uuid
 from typing import Any
 
 from pipeline import progress
-from pipeline._files import is_remote, join
+from pipeline._files import is_remote, join, scratch_dir
 from pipeline.csv_format import file_columns
-from pipeline.job_setup import (
-    check_remote_paths,
-    detect_format,
-    expand_inputs,
-    infer_example_schema,
-    options_csv_schema,
-    output_files,
-    prepare_output,
-    scratch_dir,
-    with_roles,
+from pipeline.inputs import check_remote_paths, detect_format, expand_inputs
+from pipeline.job_schema import infer_example_schema, options_csv_schema, with_roles
+from pipeline.layout import (
+    BAD_ROWS_FILE,
+    DATA_DIR,
+    JOB_FILE,
+    RAW_METADATA_DIR,
+    SCHEMA_FILE,
+    TRANSFORM_FN_DIR,
+    TRANSFORMED_METADATA_DIR,
 )
 from pipeline.options import TransformJobOptions
+from pipeline.outputs import output_files, prepare_output
 from pipeline.preprocessing import load_preprocessing_fn, make_preprocessing_fn
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import BAD_ROWS_FILE, JOB_FILE, JobResult, SplitInfo, write_job_file
+from pipeline.results import JobResult, SplitInfo, write_job_file
 from pipeline.schema import Schema, load_schema, save_schema, with_default_transforms
 
-DATA_DIR = "data"
-SCHEMA_FILE = "schema.json"
 MANAGED = (
-    "transform_fn",
-    "transformed_metadata",
-    "metadata",
+    TRANSFORM_FN_DIR,
+    TRANSFORMED_METADATA_DIR,
+    RAW_METADATA_DIR,
     DATA_DIR,
     SCHEMA_FILE,
     BAD_ROWS_FILE,
@@ -50,11 +49,9 @@ MANAGED = (
 )
 
 
-def _schema_for(
-    options: TransformJobOptions, files: list[str], fmt: str, builtin: str | None
-) -> Schema:
+def _schema_for(options: TransformJobOptions, files: list[str], fmt: str) -> Schema:
     if fmt == "csv":
-        return options_csv_schema(options, files, builtin)
+        return options_csv_schema(options, files)
     if isinstance(options.schema, Schema):
         schema = options.schema
     elif options.schema:
@@ -84,10 +81,10 @@ def run_transform_job(
     The transforms come from the schema (per-column declarations; an inferred schema gets
     z-scores and vocabularies) or from `module_file`'s top-level `preprocessing_fn`.
     """
-    files, builtin = expand_inputs(options.inputs, what="input")
+    files = expand_inputs(options.inputs, what="input")
     check_remote_paths(options.runner, files, options.output)
     fmt = detect_format(files, options.input_format)
-    schema = _schema_for(options, files, fmt, builtin)
+    schema = _schema_for(options, files, fmt)
     columns = (
         {path: file_columns(path, schema, options.csv) for path in files} if fmt == "csv" else {}
     )
@@ -162,7 +159,7 @@ def run_transform_job(
             _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(options.output)
             raw_metadata = dataset_metadata.DatasetMetadata(schema.tf_metadata_schema())
             _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
-                join(options.output, "metadata"), p
+                join(options.output, RAW_METADATA_DIR), p
             )
 
     outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
@@ -195,7 +192,7 @@ def run_transform_job(
         extra={
             "eval_fraction": options.eval_fraction,
             "module_file": options.module_file,
-            "transform_fn": join(options.output, "transform_fn"),
+            "transform_fn": join(options.output, TRANSFORM_FN_DIR),
         },
     )
     write_job_file(result)

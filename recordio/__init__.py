@@ -6,17 +6,21 @@ TensorFlow or the protobuf library.
 """
 
 from recordio._backend import BACKEND
-from recordio.compression import Compression
-from recordio.convert import ConvertError, text_to_tfrecords, tfrecords_to_json
+from recordio._salvage import Damage
+from recordio.compression import Compression, CompressionLike
+from recordio.convert import text_to_tfrecords, tfrecords_to_json
 from recordio.errors import (
     CompressedStreamError,
     CompressionError,
+    ConvertError,
     CorruptRecordError,
     ExampleDecodeError,
+    OptionError,
     RecordIOError,
     RecordTooLargeError,
     TrailingDataError,
     TruncatedRecordError,
+    UnknownCompressionError,
     WriterClosedError,
 )
 from recordio.example import (
@@ -28,8 +32,9 @@ from recordio.example import (
     encode_example,
     encode_sequence_example,
 )
-from recordio.files import expand_paths, shard_names
-from recordio.reader import DEFAULT_MAX_RECORD_BYTES, Damage, TFRecordReader, read_records
+from recordio.files import expand_paths, is_record_file, record_files, shard_names
+from recordio.kinds import Kind
+from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
 from recordio.verify import VerifyReport, verify_file
 from recordio.writer import TFRecordWriter, write_records
 
@@ -39,6 +44,7 @@ __all__ = [
     "CompressedStreamError",
     "Compression",
     "CompressionError",
+    "CompressionLike",
     "ConvertError",
     "CorruptRecordError",
     "DEFAULT_MAX_RECORD_BYTES",
@@ -46,12 +52,15 @@ __all__ = [
     "ExampleDecodeError",
     "FloatList",
     "Int64List",
+    "Kind",
+    "OptionError",
     "RecordIOError",
     "RecordTooLargeError",
     "TFRecordReader",
     "TFRecordWriter",
     "TrailingDataError",
     "TruncatedRecordError",
+    "UnknownCompressionError",
     "VerifyReport",
     "WriterClosedError",
     "decode_example",
@@ -59,7 +68,9 @@ __all__ = [
     "encode_example",
     "encode_sequence_example",
     "expand_paths",
+    "is_record_file",
     "read_records",
+    "record_files",
     "shard_names",
     "text_to_tfrecords",
     "tfrecords_to_json",

@@ -102,13 +102,16 @@ class InflateSource:
     def compressed_offset(self) -> int:
         return self._fed - len(self._tail)
 
-    def _fail(self, detail: str, hint: str | None = None) -> CompressedStreamError:
+    def _fail(
+        self, detail: str, hint: str | None = None, params: tuple[str, ...] = ()
+    ) -> CompressedStreamError:
         return CompressedStreamError(
             detail,
             codec=self._compression.value,
             path=self._path,
             compressed_offset=self.compressed_offset,
             hint=hint,
+            params=params,
         )
 
     def _more_input(self) -> bool:
@@ -217,8 +220,8 @@ class InflateSource:
                 "data after the end of the ZLIB stream",
                 path=self._path,
                 compressed_offset=self._fed - len(self._tail),
-                hint="the file may be two files joined;"
-                " use strict=False (--lenient) to ignore it as TF does",
+                hint="the file may be two files joined; strict=False ignores it as TF does",
+                params=("strict",),
             )
 
     def _finish(self) -> None:
@@ -229,7 +232,8 @@ class InflateSource:
             raise self._fail(
                 f"{self._compression.value} stream ends without its end marker:"
                 " the file was cut short",
-                hint="records before the cut can be read with strict=False (--lenient)",
+                hint="records before the cut can be read with strict=False",
+                params=("strict",),
             )
 
 

@@ -8,30 +8,30 @@ data, more on very repetitive text), and an explicit zlib level gives TF-equal o
 
 from __future__ import annotations
 
+import importlib
 import zlib
 from enum import StrEnum
-from typing import Any, Protocol
+from types import ModuleType
+from typing import Any, Protocol, TypeAlias
 
 from recordio._backend import masked_crc32c
-from recordio.errors import CompressionError
+from recordio.errors import CompressionError, UnknownCompressionError
 
-try:  # ISA-L inflates 1.2-2x faster than zlib-ng here, and 2x stdlib zlib
-    from isal import isal_zlib as _inflate_lib
-except ImportError:  # pragma: no cover - optional accelerator
-    try:
-        from zlib_ng import zlib_ng as _inflate_lib
-    except ImportError:
-        _inflate_lib = zlib  # type: ignore[assignment]
 
-try:
-    from isal import isal_zlib as _fast_deflate_lib
-except ImportError:  # pragma: no cover - optional accelerator
-    _fast_deflate_lib = None
+def _first_module(*names: str) -> ModuleType | None:
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:  # pragma: no cover - optional accelerators
+            continue
+    return None
 
-try:
-    from zlib_ng import zlib_ng as _deflate_lib
-except ImportError:  # pragma: no cover - optional accelerator
-    _deflate_lib = zlib  # type: ignore[assignment]
+
+# ISA-L inflates 1.2-2x faster than zlib-ng here, and 2x stdlib zlib; zlib-ng deflates at zlib's
+# own levels (same sizes) about 2x faster than zlib.
+_inflate_lib: ModuleType = _first_module("isal.isal_zlib", "zlib_ng.zlib_ng") or zlib
+_fast_deflate_lib: ModuleType | None = _first_module("isal.isal_zlib")
+_deflate_lib: ModuleType = _first_module("zlib_ng.zlib_ng") or zlib
 
 ZLIB_ERRORS: tuple[type[Exception], ...] = tuple(
     {zlib.error, getattr(_inflate_lib, "error", zlib.error)}
@@ -39,14 +39,18 @@ ZLIB_ERRORS: tuple[type[Exception], ...] = tuple(
 
 
 class Compression(StrEnum):
-    """How a TFRecord file is compressed."""
+    """How a TFRecord file is compressed: the one vocabulary every package uses.
+
+    `parse` reads any spelling a user or TensorFlow gives, `suffix` names the file ending recio
+    writes, and `for_path` picks the codec for an output name.
+    """
 
     NONE = "NONE"
     GZIP = "GZIP"
     ZLIB = "ZLIB"
 
     @classmethod
-    def parse(cls, value: Any, *, allow_auto: bool = True) -> Compression | None:
+    def parse(cls, value: CompressionLike, *, allow_auto: bool = True) -> Compression | None:
         """Accept TF's spellings and more; `None` (or "auto") means detect from the file.
 
         TF accepts `""`, `"ZLIB"`, `"GZIP"` and the enum values 0/1/2; we also take any case,
@@ -57,7 +61,9 @@ class Compression(StrEnum):
         if value is None:
             return None if allow_auto else cls.NONE
         if isinstance(value, bool):
-            raise CompressionError(f"not a compression type: {value!r}")
+            raise UnknownCompressionError(
+                f"not a compression type: {value!r}", params=("compression",)
+            )
         if isinstance(value, int):
             by_tf_enum = {0: cls.NONE, 1: cls.ZLIB, 2: cls.GZIP}
             if value in by_tf_enum:
@@ -68,20 +74,65 @@ class Compression(StrEnum):
                 return cls.NONE
             if name in ("GZIP", "GZ"):
                 return cls.GZIP
-            if name == "ZLIB":
+            if name in ("ZLIB", "DEFLATE"):
                 return cls.ZLIB
             if name == "AUTO":
                 if allow_auto:
                     return None
-                raise CompressionError("compression 'auto' only applies to reading")
-        raise CompressionError(
-            f"not a compression type: {value!r}",
-            hint="use NONE, GZIP or ZLIB (any case), or leave it out to detect it",
+                raise UnknownCompressionError(
+                    "compression 'auto' only applies to reading", params=("compression",)
+                )
+        raise UnknownCompressionError(
+            f"compression must be NONE, GZIP or ZLIB (any case), got {value!r}",
+            hint="or leave it out to detect it when reading",
+            params=("compression",),
         )
+
+    @classmethod
+    def coerce(cls, value: CompressionLike) -> Compression:
+        """`parse` for writing: no detection, so None means NONE."""
+        return cls.parse(value, allow_auto=False) or cls.NONE
+
+    @classmethod
+    def for_path(cls, path: str, compression: CompressionLike = None) -> Compression:
+        """The codec to write `path` with: `compression` when given, else by the name's ending
+        (.gz: GZIP, .zz/.zlib/.deflate: ZLIB), else NONE."""
+        given = cls.parse(compression)
+        if given is not None:
+            return given
+        return split_suffix(path)[1] or cls.NONE
+
+    @property
+    def suffix(self) -> str:
+        """The ending recio gives files of this codec, after `.tfrecord`."""
+        return _SUFFIX[self]
 
     @property
     def wbits(self) -> int:
         return {Compression.GZIP: 31, Compression.ZLIB: 15}[self]
+
+
+CompressionLike: TypeAlias = "Compression | str | int | None"
+"""What a `compression` parameter takes: a Compression, a name in any case, TF's 0/1/2, None."""
+
+_SUFFIX = {Compression.NONE: "", Compression.GZIP: ".gz", Compression.ZLIB: ".zz"}
+# Endings that mark a compressed file, longest first (what Beam, TF and gzip(1) write).
+COMPRESSED_SUFFIXES: tuple[tuple[str, Compression], ...] = (
+    (".deflate", Compression.ZLIB),
+    (".gzip", Compression.GZIP),
+    (".zlib", Compression.ZLIB),
+    (".gz", Compression.GZIP),
+    (".zz", Compression.ZLIB),
+)
+
+
+def split_suffix(name: str) -> tuple[str, Compression | None]:
+    """`x.tfrecord.gz` -> (`x.tfrecord`, GZIP); a name with no compressed ending -> (name, None)."""
+    lower = name.lower()
+    for ending, codec in COMPRESSED_SUFFIXES:
+        if lower.endswith(ending) and len(name) > len(ending):
+            return name[: -len(ending)], codec
+    return name, None
 
 
 def looks_like_tfrecord(head: bytes) -> bool:
@@ -128,7 +179,7 @@ def compressor(compression: Compression, level: int | None) -> Compressor:
             return _fast_deflate_lib.compressobj(2, _fast_deflate_lib.DEFLATED, wbits)
         level = 6
     if not 0 <= level <= 9:
-        raise CompressionError(f"compression level must be 0-9 (zlib levels), got {level}")
+        raise CompressionError(f"level must be 0-9 (zlib levels), got {level}", params=("level",))
     # TF's ZlibCompressionOptions use mem_level 9 (zlib's own default is 8).
     return _deflate_lib.compressobj(level, zlib.DEFLATED, wbits, 9)
 

@@ -29,7 +29,6 @@ import io
 import json
 import math
 import os
-import re
 import struct
 import sys
 import tempfile
@@ -40,49 +39,30 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, BinaryIO
 
-from recordio import _wire
-from recordio.compression import Compression
-from recordio.errors import CompressionError, ExampleDecodeError, RecordIOError
+from recordio import wire
+from recordio.cells import cell_kind, widen
+from recordio.compression import Compression, CompressionLike
+from recordio.errors import ConvertError, ExampleDecodeError, OptionError
 from recordio.example import (
     decode_example,
     decode_sequence_example,
     encode_example,
 )
 from recordio.files import shard_names
+from recordio.kinds import Kind
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
 from recordio.writer import TFRecordWriter
 
-INT64, FLOAT, BYTES = "int64", "float", "bytes"
+INT64, FLOAT, BYTES = Kind.INT64, Kind.FLOAT, Kind.BYTES
 FORMATS = ("auto", "jsonl", "csv", "raw", "base64")
 SPOOL_BYTES = 64 << 20  # pipes are buffered in memory up to this, then on disk, for two passes
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
-_FLOAT_RE = re.compile(
-    r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|nan|inf|infinity)\Z", re.IGNORECASE
-)
 _f32 = struct.Struct("<f")
-
-
-class ConvertError(RecordIOError):
-    """Input text that cannot become records: names the input, its line and the key or column."""
-
-    def __init__(self, detail: str, *, line: int | None = None, **where: Any) -> None:
-        self.line = line
-        super().__init__(detail, **where)
-
-    @property
-    def kind(self) -> str:
-        return "bad_input"
-
-    def __str__(self) -> str:
-        parts = [p for p in (self.path, self.line and f"line {self.line}") if p]
-        text = ": ".join([*parts, self.detail])
-        return f"{text}; {self.hint}" if self.hint else text
 
 
 # =========================================================================== text -> records
 
 
-def _kind_of(value: Any) -> str | None:
+def _kind_of(value: Any) -> Kind | None:
     """int64/float/bytes for one JSON scalar; None for anything an Example cannot hold."""
     t = type(value)
     if t is int or t is bool:
@@ -106,7 +86,7 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _merge(old: str | None, new: str) -> str | None:
+def _merge(old: Kind | None, new: Kind) -> Kind | None:
     """The kind that holds both, or None when they do not mix (strings and numbers)."""
     if old is None or old == new:
         return new
@@ -142,14 +122,16 @@ def _json_objects(source: BinaryIO, name: str) -> Iterator[tuple[int, dict[str, 
                 f"not valid JSON ({reason}{at})",
                 path=name,
                 line=number,
-                hint="each line must hold one JSON object; use --raw for other text",
+                hint="each line must hold one JSON object; fmt='raw' reads other text",
+                params=("fmt",),
             ) from None
         if type(obj) is not dict:
             raise ConvertError(
                 f"expected a JSON object, got {_describe(obj)}",
                 path=name,
                 line=number,
-                hint="each line must hold one JSON object; use --raw for other text",
+                hint="each line must hold one JSON object; fmt='raw' reads other text",
+                params=("fmt",),
             )
         yield number, obj
 
@@ -172,7 +154,9 @@ def _infer_json(inputs: list[tuple[str, BinaryIO]]) -> _Kinds:
                             " (it holds flat lists of ints, floats or strings)",
                             path=name,
                             line=number,
-                            hint="flatten it (e.g. key 'a.b'), leave it out, or use --raw",
+                            hint="flatten it (e.g. key 'a.b'), leave it out, or read lines"
+                            " as raw records with fmt='raw'",
+                            params=("fmt",),
                         )
                     old = found.kinds.get(key)
                     merged = _merge(old, kind)
@@ -221,7 +205,7 @@ def _json_feature(value: Any, kind: str, key: str, name: str, number: int) -> li
                 f"key {key!r}: integer too large for a float", path=name, line=number
             ) from None
     out = [int(v) for v in values]
-    if out and (min(out) < _wire.INT64_MIN or max(out) > _wire.INT64_MAX):
+    if out and (min(out) < wire.INT64_MIN or max(out) > wire.INT64_MAX):
         raise ConvertError(
             f"key {key!r}: integer outside the int64 range",
             path=name,
@@ -297,28 +281,16 @@ def _csv_body(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str], lis
             yield number, header, cells
 
 
-def _infer_csv(inputs: list[tuple[str, BinaryIO]]) -> dict[str, str]:
-    """Pass one over CSV: int64 if every non-empty cell is an integer, else float, else bytes."""
-    can_int: dict[str, bool] = {}
-    can_float: dict[str, bool] = {}
+def _infer_csv(inputs: list[tuple[str, BinaryIO]]) -> dict[str, Kind]:
+    """Pass one over CSV: one kind per column (recordio.cells decides each cell's)."""
+    kinds: dict[str, Kind | None] = {}
     for name, source in inputs:
         for _, header, cells in _csv_body(source, name):
             for title, cell in zip(header, cells, strict=True):
-                cell = cell.strip()
-                if not cell:
-                    continue
-                if title not in can_int:
-                    can_int[title] = can_float[title] = True
-                if can_int[title] and not (
-                    _INT_RE.match(cell) and _wire.INT64_MIN <= int(cell) <= _wire.INT64_MAX
-                ):
-                    can_int[title] = False
-                if can_float[title] and not _FLOAT_RE.match(cell):
-                    can_float[title] = False
-    return {
-        title: INT64 if can_int[title] else FLOAT if can_float[title] else BYTES
-        for title in can_int
-    }
+                old = kinds.get(title)
+                if old is not Kind.BYTES:
+                    kinds[title] = widen(old, cell_kind(cell))
+    return {title: kind for title, kind in kinds.items() if kind is not None}
 
 
 def examples_from_csv(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
@@ -332,9 +304,9 @@ def examples_from_csv(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
                 if not cell.strip():
                     continue
                 kind = kinds[title]
-                if kind == INT64:
+                if kind is INT64:
                     features[title] = [int(cell)]
-                elif kind == FLOAT:
+                elif kind is FLOAT:
                     features[title] = [float(cell)]
                 else:
                     features[title] = [cell.encode()]
@@ -393,27 +365,6 @@ class _CountingWriter:
         self._target.flush()
 
 
-def parse_compression(value: Any) -> Compression | None:
-    """Compression.parse, with an error that names the option instead of a file."""
-    try:
-        return Compression.parse(value)
-    except CompressionError as error:
-        raise ConvertError(error.detail, hint=error.hint) from None
-
-
-def compression_for(path: str, compression: Any) -> Compression:
-    """An explicit compression, else GZIP for a `.gz` name, ZLIB for `.zz`/`.zlib`, else NONE."""
-    parsed = parse_compression(compression)
-    if parsed is not None:
-        return parsed
-    lower = path.lower()
-    if lower.endswith(".gz"):
-        return Compression.GZIP
-    if lower.endswith((".zz", ".zlib")):
-        return Compression.ZLIB
-    return Compression.NONE
-
-
 def _open_inputs(
     paths: list[str], stack: ExitStack, *, seekable: bool
 ) -> list[tuple[str, BinaryIO]]:
@@ -442,13 +393,15 @@ def input_format(paths: list[str], fmt: str = "auto") -> str:
     if fmt == "json":
         fmt = "jsonl"
     if fmt not in FORMATS:
-        raise ConvertError(f"unknown input format {fmt!r}", hint="use jsonl, csv, raw or base64")
+        raise OptionError(f"fmt must be jsonl, csv, raw or base64, got {fmt!r}", params=("fmt",))
     if fmt != "auto":
         return fmt
     kinds = {"csv" if p.lower().endswith(".csv") else "jsonl" for p in paths}
     if len(kinds) > 1:
         raise ConvertError(
-            "the inputs mix CSV and other files", hint="pass --format to say how to read them"
+            "the inputs mix CSV and other files",
+            hint="pass fmt to say how to read them",
+            params=("fmt",),
         )
     return kinds.pop() if kinds else "jsonl"
 
@@ -458,7 +411,7 @@ def text_to_tfrecords(
     inputs: list[str],
     *,
     fmt: str = "auto",
-    compression: Any = None,
+    compression: CompressionLike = None,
     level: int | None = None,
     shards: int = 1,
     stdout: BinaryIO | None = None,
@@ -472,15 +425,17 @@ def text_to_tfrecords(
     started = time.perf_counter()
     fmt = input_format(inputs, fmt)
     if shards < 1:
-        raise ConvertError(f"--shards must be at least 1, got {shards}")
+        raise OptionError(f"shards must be at least 1, got {shards}", params=("shards",))
     if out == "-" and shards != 1:
-        raise ConvertError("--shards needs an output file name, not '-'")
+        raise OptionError("shards needs an output file name, not '-'", params=("shards",))
     if out != "-" and os.path.isdir(out):
         raise ConvertError("is a folder; give a file name to write", path=out)
-    codec = compression_for(out if out != "-" else "", compression)
+    codec = Compression.for_path(out if out != "-" else "", compression)
     if level is not None and codec is Compression.NONE:
-        raise ConvertError(
-            "--level applies to compressed output", hint="add --compression gzip or zlib"
+        raise OptionError(
+            "level applies to compressed output",
+            hint="give compression GZIP or ZLIB",
+            params=("level", "compression"),
         )
     with ExitStack() as stack:
         sources = _open_inputs(inputs, stack, seekable=fmt in ("jsonl", "csv"))
@@ -560,24 +515,6 @@ def features_for_json(features: dict[str, list[Any]]) -> dict[str, list[Any]]:
     return {name: _values_for_json(values) for name, values in features.items()}
 
 
-def _top_level_fields(data: bytes) -> set[int]:
-    """Field numbers present at the top of a protobuf message (fast path: one field 1)."""
-    if not data:
-        return set()
-    if data[0] == 0x0A:
-        length, pos = _wire.read_varint(data, 1, len(data), "tf.train.Example")
-        if pos + length == len(data):
-            return {1}
-    fields = set()
-    pos, end = 0, len(data)
-    while pos < end:
-        tag_pos = pos
-        field, wt, pos = _wire.read_tag(data, pos, end, "tf.train.Example")
-        fields.add(field)
-        pos = _wire.skip_field(data, pos, end, field, wt, tag_pos, "tf.train.Example")
-    return fields
-
-
 def example_for_json(record: bytes, *, sequence: bool = False) -> dict[str, Any]:
     """Decode one record as an Example (or SequenceExample) in the JSON form.
 
@@ -585,18 +522,20 @@ def example_for_json(record: bytes, *, sequence: bool = False) -> dict[str, Any]
     top-level fields other than those of the message asked for (protobuf would skip them
     silently, so random bytes could otherwise print as an empty object).
     """
-    fields = _top_level_fields(record)
+    fields = wire.top_level_fields(record, "tf.train.Example")
     allowed = {1, 2} if sequence else {1}
     if not fields <= allowed:
         if not sequence and fields in ({1, 2}, {2}):
             raise ExampleDecodeError(
                 "looks like a tf.train.SequenceExample, not an Example",
-                hint="use --sequence, or --raw for the bytes",
+                hint="read it with sequence=True, or raw=True for the bytes",
+                params=("sequence", "raw"),
             )
         message = "tf.train.SequenceExample" if sequence else "tf.train.Example"
         raise ExampleDecodeError(
             f"not a {message} (top-level field {min(fields - allowed)})",
-            hint="use --raw to print records as base64",
+            hint="raw=True prints records as base64",
+            params=("raw",),
         )
     if not sequence:
         return features_for_json(decode_example(record))
@@ -616,7 +555,7 @@ def tfrecords_to_json(
     sequence: bool = False,
     skip: int = 0,
     limit: int | None = None,
-    compression: Any = None,
+    compression: CompressionLike = None,
     strict: bool = True,
     verify: bool = True,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
@@ -626,11 +565,13 @@ def tfrecords_to_json(
 
     `skip` and `limit` count records over all files together.
     """
-    if skip < 0 or (limit is not None and limit < 0):
-        raise ConvertError("--skip and --limit must be >= 0")
+    if skip < 0:
+        raise OptionError(f"skip must be >= 0, got {skip}", params=("skip",))
+    if limit is not None and limit < 0:
+        raise OptionError(f"limit must be >= 0, got {limit}", params=("limit",))
     records = _records_with_place(
         paths,
-        parse_compression(compression),
+        Compression.parse(compression),
         strict=strict,
         verify=verify,
         max_record_bytes=max_record_bytes,
@@ -646,7 +587,8 @@ def tfrecords_to_json(
         except ExampleDecodeError as error:
             error.path, error.index, error.offset = path, index, offset
             if error.hint is None:
-                error.hint = "use --raw to print records as base64"
+                error.hint = "raw=True prints records as base64"
+                error.params = (*error.params, "raw")
             raise
 
 
@@ -673,14 +615,12 @@ __all__ = [
     "ConvertError",
     "WriteSummary",
     "bytes_for_json",
-    "compression_for",
     "example_for_json",
     "examples_from_csv",
     "examples_from_jsonl",
     "features_for_json",
     "float_for_json",
     "input_format",
-    "parse_compression",
     "records_from_lines",
     "text_to_tfrecords",
     "tfrecords_to_json",

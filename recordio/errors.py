@@ -2,10 +2,14 @@
 
 Every error carries where it happened (file, record index, byte offset in the record stream and,
 for compressed files, roughly where in the compressed file) so that a user can find the damage
-with a hex editor and a tool can report it without parsing the message.
+with a hex editor and a tool can report it without parsing the message. `kind` is a short stable
+name for reports; `params` lists the Python parameters the message names, so that a command-line
+front end can say `--max-record-bytes` where the library says `max_record_bytes`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class RecordIOError(Exception):
@@ -20,6 +24,7 @@ class RecordIOError(Exception):
         offset: int | None = None,
         compressed_offset: int | None = None,
         hint: str | None = None,
+        params: tuple[str, ...] = (),
     ) -> None:
         self.detail = detail
         self.path = path
@@ -27,6 +32,7 @@ class RecordIOError(Exception):
         self.offset = offset
         self.compressed_offset = compressed_offset
         self.hint = hint
+        self.params = params
         super().__init__(detail)
 
     @property
@@ -54,7 +60,7 @@ class RecordIOError(Exception):
 class CorruptRecordError(RecordIOError):
     """A checksum did not match: the bytes on disk are not the bytes that were written."""
 
-    def __init__(self, detail: str, *, part: str, stored: int, computed: int, **where) -> None:
+    def __init__(self, detail: str, *, part: str, stored: int, computed: int, **where: Any) -> None:
         self.part = part
         self.stored = stored
         self.computed = computed
@@ -68,7 +74,7 @@ class CorruptRecordError(RecordIOError):
 class TruncatedRecordError(RecordIOError):
     """The file ends inside a record (header, data or footer)."""
 
-    def __init__(self, detail: str, *, part: str, have: int, need: int, **where) -> None:
+    def __init__(self, detail: str, *, part: str, have: int, need: int, **where: Any) -> None:
         self.part = part
         self.have = have
         self.need = need
@@ -82,7 +88,7 @@ class TruncatedRecordError(RecordIOError):
 class RecordTooLargeError(RecordIOError):
     """A length field claims more than the limit or more than the file holds (often a forgery)."""
 
-    def __init__(self, detail: str, *, claimed: int, limit: int, **where) -> None:
+    def __init__(self, detail: str, *, claimed: int, limit: int, **where: Any) -> None:
         self.claimed = claimed
         self.limit = limit
         super().__init__(detail, **where)
@@ -95,7 +101,7 @@ class RecordTooLargeError(RecordIOError):
 class CompressedStreamError(RecordIOError):
     """The GZIP/ZLIB stream is damaged, or ends without its end marker and trailer."""
 
-    def __init__(self, detail: str, *, codec: str, **where) -> None:
+    def __init__(self, detail: str, *, codec: str, **where: Any) -> None:
         self.codec = codec
         super().__init__(detail, **where)
 
@@ -120,6 +126,35 @@ class CompressionError(RecordIOError, ValueError):
         return "compression"
 
 
+class OptionError(RecordIOError, ValueError):
+    """A parameter value that cannot work (`shards=0`, a negative limit); `params` names it."""
+
+    @property
+    def kind(self) -> str:
+        return "option"
+
+
+class UnknownCompressionError(CompressionError, OptionError):
+    """A compression name that is none of NONE, GZIP, ZLIB (a usage error, not damage)."""
+
+
+class ConvertError(RecordIOError):
+    """Input text that cannot become records: names the input, its line and the key or column."""
+
+    def __init__(self, detail: str, *, line: int | None = None, **where: Any) -> None:
+        self.line = line
+        super().__init__(detail, **where)
+
+    @property
+    def kind(self) -> str:
+        return "bad_input"
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.path, self.line and f"line {self.line}") if p]
+        text = ": ".join([*parts, self.detail])
+        return f"{text}; {self.hint}" if self.hint else text
+
+
 class WriterClosedError(RecordIOError):
     """write() or flush() after close()."""
 
@@ -135,7 +170,7 @@ class ExampleDecodeError(RecordIOError):
     for a caller that knows which file and record the bytes came from.
     """
 
-    def __init__(self, detail: str, *, position: int | None = None, **where) -> None:
+    def __init__(self, detail: str, *, position: int | None = None, **where: Any) -> None:
         self.position = position
         super().__init__(detail, **where)
 

@@ -45,7 +45,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recordio._wire import (
+from recordio.errors import ExampleDecodeError
+from recordio.kinds import Kind
+from recordio.wire import (
     INT64_MAX,
     INT64_MIN,
     LITTLE,
@@ -63,8 +65,8 @@ from recordio._wire import (
     skip_field,
     to_int64,
     unpack_varints,
+    uvarint_unchecked,
 )
-from recordio.errors import ExampleDecodeError
 
 __all__ = [
     "BytesList",
@@ -77,7 +79,7 @@ __all__ = [
     "encode_sequence_example",
 ]
 
-BYTES, INT64, FLOAT = "bytes", "int64", "float"
+BYTES, INT64, FLOAT = Kind.BYTES, Kind.INT64, Kind.FLOAT
 _EXAMPLE = "tf.train.Example"
 _SEQUENCE = "tf.train.SequenceExample"
 
@@ -489,7 +491,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
     pos = 2
     ln = data[1]
     if ln > 127:
-        ln, pos = _uvarint(data, 1)
+        ln, pos = uvarint_unchecked(data, 1)
     if pos + ln != n:
         raise _Fallback
     while pos < n:
@@ -499,7 +501,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
         pos += 2
         if ln > 127:
             if data[pos] > 127:
-                ln, pos = _uvarint(data, pos - 1)
+                ln, pos = uvarint_unchecked(data, pos - 1)
             else:
                 ln = (ln & 127) | (data[pos] << 7)
                 pos += 1
@@ -510,7 +512,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
         pos += 2
         if ln > 127:
             if data[pos] > 127:
-                ln, pos = _uvarint(data, pos - 1)
+                ln, pos = uvarint_unchecked(data, pos - 1)
             else:
                 ln = (ln & 127) | (data[pos] << 7)
                 pos += 1
@@ -525,7 +527,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
         pos += 2
         if ln > 127:
             if data[pos] > 127:
-                ln, pos = _uvarint(data, pos - 1)
+                ln, pos = uvarint_unchecked(data, pos - 1)
             else:
                 ln = (ln & 127) | (data[pos] << 7)
                 pos += 1
@@ -540,7 +542,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
             pos += 2
             if ln > 127:
                 if data[pos] > 127:
-                    ln, pos = _uvarint(data, pos - 1)
+                    ln, pos = uvarint_unchecked(data, pos - 1)
                 else:
                     ln = (ln & 127) | (data[pos] << 7)
                     pos += 1
@@ -556,7 +558,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
                     pos += 2
                     if ln > 127:
                         if data[pos] > 127:
-                            ln, pos = _uvarint(data, pos - 1)
+                            ln, pos = uvarint_unchecked(data, pos - 1)
                         else:
                             ln = (ln & 127) | (data[pos] << 7)
                             pos += 1
@@ -576,7 +578,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
                     pos += 2
                     if ln > 127:
                         if data[pos] > 127:
-                            ln, pos = _uvarint(data, pos - 1)
+                            ln, pos = uvarint_unchecked(data, pos - 1)
                         else:
                             ln = (ln & 127) | (data[pos] << 7)
                             pos += 1
@@ -598,7 +600,7 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
                     pos += 2
                     if ln > 127:
                         if data[pos] > 127:
-                            ln, pos = _uvarint(data, pos - 1)
+                            ln, pos = uvarint_unchecked(data, pos - 1)
                         else:
                             ln = (ln & 127) | (data[pos] << 7)
                             pos += 1
@@ -616,20 +618,6 @@ def _fast_example(data: bytes, kinds: dict[str, str | None] | None) -> dict[str,
             kinds[key] = kind
         pos = end
     return out
-
-
-def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
-    """Unchecked varint for the fast path: overruns surface as IndexError or failed end checks."""
-    result = 0
-    shift = 0
-    while shift < 64:
-        b = data[pos]
-        pos += 1
-        result |= (b & 127) << shift
-        if b < 128:
-            return result, pos
-        shift += 7
-    raise _Fallback
 
 
 # ---------------------------------------------------------------- checked generic decoder

@@ -1,14 +1,58 @@
-"""Turning command-line file arguments into files, and naming shards."""
+"""Which files are TFRecord files, turning file arguments into files, and naming shards.
+
+One rule for every package: `recio verify out/`, `NumpyLoader("out/")` and `tf_dataset("out/")`
+read the same files of a folder. A file is a record file when its name says so:
+
+* a TFRecord ending, maybe compressed and maybe followed by a shard number:
+  `x.tfrecord`, `x.tfrecords.gz`, `x.tfrec`, `x.rio.zz`, `mnist-train.tfrecord-00000-of-00010`;
+* or a shard name (`train-00000-of-00004`, `data-00001-of-00002.gz`) that does not end like
+  one of the files recio writes beside its records (`schema.json`, `bad_rows.jsonl`, ...).
+
+Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers.
+"""
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 
-from recordio.errors import RecordIOError
+from recordio.compression import split_suffix
+from recordio.errors import OptionError, RecordIOError
 
+RECORD_ENDINGS = (".tfrecord", ".tfrecords", ".tfrec", ".rio")
 # Files that sit beside TFRecords in job outputs (schemas, reports, dead letters) but hold none.
-SIDECAR_SUFFIXES = (".json", ".jsonl", ".csv", ".txt", ".md", ".pbtxt", ".yaml", ".yml", ".png")
+SIDECAR_SUFFIXES = (
+    ".json", ".jsonl", ".csv", ".tsv", ".txt", ".md", ".pbtxt", ".yaml", ".yml", ".png", ".py",
+    ".log", ".html", ".pb",
+)  # fmt: skip
+_RECORD_NAME = re.compile(
+    r"\.(?:tfrecords?|tfrec|rio)(?:\.gz|\.gzip|\.zz|\.zlib|\.deflate)?(?:-|$)", re.IGNORECASE
+)
+_SHARD_NAME = re.compile(r"-\d{5}-of-\d{5}")
+RECORD_RULE = (
+    "record files are named *.tfrecord, *.tfrecords, *.tfrec or *.rio (maybe .gz/.zz), or like "
+    "shards (*-00000-of-00004)"
+)
+
+
+def is_record_file(name: str) -> bool:
+    """Whether a file's name marks it as a TFRecord file (see the module docstring)."""
+    base = os.path.basename(name)
+    if base.startswith((".", "_")):
+        return False
+    if _RECORD_NAME.search(base):
+        return True
+    return bool(_SHARD_NAME.search(base)) and not base.lower().endswith(SIDECAR_SUFFIXES)
+
+
+def record_files(folder: str) -> list[str]:
+    """The record files directly inside `folder`, sorted."""
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if is_record_file(name) and os.path.isfile(os.path.join(folder, name))
+    )
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
@@ -22,15 +66,13 @@ def expand_paths(patterns: list[str]) -> list[str]:
             paths.append(pattern)
             continue
         if os.path.isdir(pattern):
-            inside = sorted(
-                os.path.join(pattern, name)
-                for name in os.listdir(pattern)
-                if not name.startswith(".")
-                and not name.lower().endswith(SIDECAR_SUFFIXES)
-                and os.path.isfile(os.path.join(pattern, name))
-            )
+            inside = record_files(pattern)
             if not inside:
-                raise RecordIOError("folder holds no record files", path=pattern)
+                raise RecordIOError(
+                    "folder holds no record files",
+                    path=pattern,
+                    hint=f"{RECORD_RULE}; or name the files themselves",
+                )
             paths.extend(inside)
             continue
         # An existing name is taken as it is: the shell may have expanded `x[1].tfrecord` already.
@@ -48,25 +90,37 @@ def expand_paths(patterns: list[str]) -> list[str]:
     return paths
 
 
-_SUFFIXES = (".tfrecord.gz", ".tfrecords.gz", ".tfrecord.zz", ".tfrecord", ".tfrecords", ".gz")
+def split_record_suffix(path: str) -> tuple[str, str]:
+    """`out/x.tfrecord.gz` -> (`out/x`, `.tfrecord.gz`): the stem and the record file ending."""
+    stem, codec = split_suffix(path)
+    compressed = path[len(stem) :] if codec is not None else ""
+    for ending in RECORD_ENDINGS:
+        if stem.lower().endswith(ending) and len(stem) > len(ending):
+            return stem[: -len(ending)], stem[-len(ending) :] + compressed
+    if codec is not None:
+        return stem, compressed
+    return path, ""
 
 
 def shard_names(path: str, shards: int) -> list[str]:
     """Names for `shards` files: `train` -> train-00000-of-00003, ... (TF/Beam's convention).
 
-    A TFRecord suffix stays at the end: `out.tfrecord.gz` -> out-00000-of-00003.tfrecord.gz.
+    A TFRecord ending stays at the end: `out.tfrecord.gz` -> out-00000-of-00003.tfrecord.gz.
     One shard keeps the name as given.
     """
     if shards < 1:
-        raise RecordIOError(f"shards must be at least 1, got {shards}")
+        raise OptionError(f"shards must be at least 1, got {shards}", params=("shards",))
     if shards == 1:
         return [path]
-    stem, suffix = path, ""
-    for candidate in _SUFFIXES:
-        if path.endswith(candidate) and len(path) > len(candidate):
-            stem, suffix = path[: -len(candidate)], candidate
-            break
+    stem, suffix = split_record_suffix(path)
     return [f"{stem}-{i:05d}-of-{shards:05d}{suffix}" for i in range(shards)]
 
 
-__all__ = ["expand_paths", "shard_names"]
+__all__ = [
+    "RECORD_RULE",
+    "expand_paths",
+    "is_record_file",
+    "record_files",
+    "shard_names",
+    "split_record_suffix",
+]

@@ -12,7 +12,6 @@ import io
 import operator
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from recordio import _backend
@@ -27,11 +26,20 @@ from recordio._framing import (
     STOP_TOO_LARGE,
     mask,
 )
+from recordio._salvage import Damage, Salvage
 from recordio._source import CHUNK, PlainSource, open_source
-from recordio.compression import ZLIB_ERRORS, Compression, decompressor, detect, looks_like_tfrecord
+from recordio.compression import (
+    ZLIB_ERRORS,
+    Compression,
+    CompressionLike,
+    decompressor,
+    detect,
+    looks_like_tfrecord,
+)
 from recordio.errors import (
     CompressionError,
     CorruptRecordError,
+    OptionError,
     RecordIOError,
     RecordTooLargeError,
     TruncatedRecordError,
@@ -40,17 +48,6 @@ from recordio.errors import (
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
 PathOrFile = str | os.PathLike[str] | BinaryIO
-
-
-@dataclass(frozen=True, slots=True)
-class Damage:
-    """A damaged region found while salvaging: where it starts and ends in the record stream."""
-
-    index: int
-    offset: int
-    end: int | None
-    kind: str
-    message: str
 
 
 def _read_head(file: BinaryIO) -> bytes:
@@ -89,7 +86,7 @@ class TFRecordReader:
     def __init__(
         self,
         source: PathOrFile,
-        compression: Any = None,
+        compression: CompressionLike = None,
         *,
         verify: bool = True,
         strict: bool = True,
@@ -98,14 +95,19 @@ class TFRecordReader:
         on_damage: Callable[[Damage], None] | None = None,
     ) -> None:
         if max_record_bytes < 0:
-            raise ValueError("max_record_bytes must be >= 0")
+            raise OptionError(
+                f"max_record_bytes must be >= 0, got {max_record_bytes}",
+                params=("max_record_bytes",),
+            )
         if start_offset < 0:
-            raise ValueError("start_offset must be >= 0")
+            raise OptionError(
+                f"start_offset must be >= 0, got {start_offset}", params=("start_offset",)
+            )
         self.path = _name_of(source)
         self.verify = verify
         self.strict = strict
         self.max_record_bytes = max_record_bytes
-        self._on_damage = on_damage
+        self._salvage = Salvage(on_damage, max_record_bytes) if on_damage is not None else None
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
             self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
@@ -162,8 +164,8 @@ class TFRecordReader:
                 f"compression NONE was given but the file looks {sniffed.value}-compressed",
                 path=self.path,
                 offset=0,
-                hint=f"pass compression {sniffed.value} (--compression {sniffed.value.lower()})"
-                " or leave it out to detect it",
+                hint=f"pass compression {sniffed.value} or leave it out to detect it",
+                params=("compression",),
             )
         if requested is not Compression.NONE and looks_like_tfrecord(head):
             raise CompressionError(
@@ -171,6 +173,7 @@ class TFRecordReader:
                 path=self.path,
                 offset=0,
                 hint="pass compression NONE or leave it out to detect it",
+                params=("compression",),
             )
         if requested is not Compression.NONE and head:
             try:  # a wrong codec fails on its header; say so plainly
@@ -183,6 +186,7 @@ class TFRecordReader:
                     path=self.path,
                     offset=0,
                     hint="leave the compression out to detect it",
+                    params=("compression",),
                 ) from None
         return requested
 
@@ -278,11 +282,11 @@ class TFRecordReader:
                 continue
             # Salvage skips a record whose data CRC failed only if a header follows it: when buf
             # ends before that header, read on first, so chunk boundaries never change the result.
-            skip_end = self._skip_end(status, buf, pos)
+            skip_end = self._salvage.skip_end(status, buf, pos) if self._salvage else None
             lookahead = skip_end is not None and len(buf) - skip_end < HEADER and not at_end
             if status != STOP_NEED and not lookahead:
                 error = self._damage_error(status, a, b, base + pos)
-                pos = self._salvage(error, buf, pos, base, skip_end)
+                pos = self._salvage_at(error, buf, pos, base, skip_end)
                 continue
             if lookahead and skip_end is not None:
                 need = skip_end + HEADER - pos
@@ -290,12 +294,12 @@ class TFRecordReader:
                 need = max(a, HEADER)
                 too_long = self._past_end_of_file(a, base + pos)
                 if too_long is not None:
-                    if self._open_damage is not None:  # a false header found while resyncing
+                    if self._resyncing:  # a false header found while resyncing
                         pos = self._resync(buf, pos + 1)
                         continue
                     self._fail_or_report(too_long, None)
                     return
-            large = a > LARGE_RECORD and self._open_damage is None and not lookahead
+            large = a > LARGE_RECORD and not self._resyncing and not lookahead
             if large and isinstance(self._source, PlainSource):
                 record = self._read_large_record(buf, pos, base, a)
                 base, buf, pos = base + pos + a, b"", 0
@@ -332,7 +336,7 @@ class TFRecordReader:
             if lookahead:  # the file ends within a header's length after the damaged record
                 at_end = True
                 continue
-            if self._open_damage is not None:
+            if self._resyncing:
                 if a and have > 1:  # a header found while resyncing, cut by the end: look on
                     pos = self._resync(buf, 1)
                     continue
@@ -344,8 +348,18 @@ class TFRecordReader:
 
     # -- errors and salvage -----------------------------------------------------------------
     _stopped = False
-    _open_damage: RecordIOError | None = None
-    _open_damage_index = 0
+
+    @property
+    def _resyncing(self) -> bool:
+        return self._salvage is not None and self._salvage.resyncing
+
+    def _resync(self, buf: bytes, start: int) -> int:
+        assert self._salvage is not None
+        return self._salvage.resync(buf, start)
+
+    def _close_damage(self, end: int | None) -> None:
+        if self._salvage is not None:
+            self._salvage.close(end)
 
     def _past_end_of_file(self, need: int, offset: int) -> RecordIOError | None:
         """A record longer than what is left of a plain file: say so before reading it."""
@@ -391,79 +405,28 @@ class TFRecordReader:
                 f"record claims {a} bytes, more than max_record_bytes={self.max_record_bytes}",
                 claimed=a,
                 limit=self.max_record_bytes,
-                hint="raise max_record_bytes (--max-record-bytes) if such records are expected",
+                hint="raise max_record_bytes if such records are expected",
+                params=("max_record_bytes",),
                 **where,
             )
         raise AssertionError(f"unknown scan status {status}")  # pragma: no cover
 
     def _fail_or_report(self, error: RecordIOError, end: int | None) -> None:
-        if self._on_damage is None:
+        """Raise an error nothing can be read past, or (salvaging) report it and stop."""
+        if self._salvage is None:
             raise error
-        self._close_damage(error.offset)
-        self._emit(error, end, self._index)
+        self._salvage.give_up(error, end, self._index)
         self._stopped = True
 
-    def _salvage(
+    def _salvage_at(
         self, error: RecordIOError, buf: bytes, pos: int, base: int, skip_end: int | None
     ) -> int:
-        """Report the damage and return where reading carries on, or raise it."""
-        if self._on_damage is None:
+        """Raise the error, or (salvaging) report it and return where reading carries on."""
+        if self._salvage is None:
             raise error
-        if self._open_damage is None:
-            # A record whose header checked out (skip_end known): skip exactly it, unless no
-            # record follows there: then bytes were lost or added inside it and its length is
-            # stale, so resync byte by byte instead.
-            if skip_end is not None and self._record_may_start(buf, skip_end):
-                self._emit(error, base + skip_end, self._index)
-                self._index += 1
-                return skip_end
-            self._open_damage = error
-            self._open_damage_index = self._index
-        return self._resync(buf, pos + 1)
-
-    def _skip_end(self, status: int, buf: bytes, pos: int) -> int | None:
-        """Where the record at `pos` ends when salvage may skip exactly it (its data CRC failed,
-        so its length CRC held); None in every other case."""
-        if status != STOP_DATA_CRC or self._on_damage is None or self._open_damage is not None:
-            return None
-        return pos + HEADER + int.from_bytes(buf[pos : pos + 8], "little") + FOOTER
-
-    @staticmethod
-    def _record_may_start(buf: bytes, pos: int) -> bool:
-        """Whether a record may start at `pos`: a header whose length CRC checks out, or the
-        very end of the file (_batches reads on until buf holds a header or the file ends).
-        A few stray bytes there say the length is stale."""
-        if len(buf) - pos < HEADER:
-            return len(buf) == pos
-        stored = int.from_bytes(buf[pos + 8 : pos + HEADER], "little")
-        return _backend.masked_crc32c(buf[pos : pos + 8]) == stored
-
-    def _resync(self, buf: bytes, start: int) -> int:
-        """The next position that may start an intact record (the scan re-checks it)."""
-        scan = _backend.scan
-        limit = min(self.max_record_bytes, MAX_LENGTH)
-        for candidate in range(start, len(buf)):
-            records, _, status, a, _ = scan(buf, candidate, True, limit, 1, _backend.big_crc)
-            if records or status == STOP_NEED:
-                return candidate  # a whole record, or a valid header / too few bytes to tell
-        return len(buf)
-
-    def _close_damage(self, end: int | None) -> None:
-        if self._open_damage is not None:
-            self._emit(self._open_damage, end, self._open_damage_index)
-            self._open_damage = None
-
-    def _emit(self, error: RecordIOError, end: int | None, index: int) -> None:
-        assert self._on_damage is not None
-        self._on_damage(
-            Damage(
-                index=index,
-                offset=error.offset if error.offset is not None else -1,
-                end=end,
-                kind=error.kind,
-                message=str(error),
-            )
-        )
+        pos, skipped = self._salvage.recover(error, buf, pos, base, skip_end, self._index)
+        self._index += skipped
+        return pos
 
     def _end_inside_record(self, have: int, base: int, need: int) -> None:
         where = self._error_where(base)
@@ -475,7 +438,8 @@ class TFRecordReader:
                 part="header",
                 have=have,
                 need=HEADER,
-                hint="the file was cut short; strict=False (--lenient) ignores this as TF does",
+                hint="the file was cut short; strict=False ignores this as TF does",
+                params=("strict",),
                 **where,
             )
         else:
@@ -521,10 +485,10 @@ class TFRecordReader:
             stored = int.from_bytes(footer, "little")
             if computed != stored:
                 error = self._damage_error(STOP_DATA_CRC, stored, computed, base + pos)
-                if self._on_damage is None:
+                if self._salvage is None:
                     raise error
-                self._close_damage(base + pos)
-                self._emit(error, base + pos + need, self._index)
+                self._salvage.close(base + pos)
+                self._salvage.report(error, base + pos + need, self._index)
                 self._index += 1
                 return None
         return data
@@ -541,7 +505,9 @@ class TFRecordReader:
         self.close()
 
 
-def read_records(source: PathOrFile, compression: Any = None, **options: Any) -> Iterator[bytes]:
+def read_records(
+    source: PathOrFile, compression: CompressionLike = None, **options: Any
+) -> Iterator[bytes]:
     """Yield the records of one file; see TFRecordReader for the options."""
     reader = TFRecordReader(source, compression, **options)
     yield from reader

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from recordio._salvage import Damage
+from recordio.compression import CompressionLike
 from recordio.errors import RecordIOError
-from recordio.reader import DEFAULT_MAX_RECORD_BYTES, Damage, TFRecordReader
+from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
 
 
 @dataclass(slots=True)
@@ -38,7 +40,7 @@ class VerifyReport:
 
 def verify_file(
     path: str | os.PathLike[str],
-    compression: Any = None,
+    compression: CompressionLike = None,
     *,
     strict: bool = True,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,

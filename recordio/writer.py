@@ -17,7 +17,13 @@ from typing import Any, BinaryIO
 
 from recordio import _backend
 from recordio._framing import mask
-from recordio.compression import SYNC_FLUSH, Compression, Compressor, compressor
+from recordio.compression import (
+    SYNC_FLUSH,
+    Compression,
+    CompressionLike,
+    Compressor,
+    compressor,
+)
 from recordio.errors import RecordIOError, WriterClosedError
 
 BUFFER_BYTES = 1 << 20
@@ -68,13 +74,13 @@ class TFRecordWriter:
     def __init__(
         self,
         target: str | os.PathLike[str] | BinaryIO,
-        compression: Any = None,
+        compression: CompressionLike = None,
         *,
         level: int | None = None,
         overwrite: bool = True,
         fsync: bool = True,
     ) -> None:
-        self.compression = Compression.parse(compression, allow_auto=False) or Compression.NONE
+        self.compression = Compression.coerce(compression)
         self._compressor: Compressor | None = None
         if self.compression is not Compression.NONE:
             self._compressor = compressor(self.compression, level)
@@ -88,7 +94,10 @@ class TFRecordWriter:
             self.path: str = os.fspath(target)
             if not overwrite and os.path.exists(self.path):
                 raise RecordIOError(
-                    "file exists", path=self.path, hint="remove it or allow overwriting"
+                    "file exists",
+                    path=self.path,
+                    hint="remove it or pass overwrite=True",
+                    params=("overwrite",),
                 )
             folder = os.path.dirname(self.path)
             if folder and not os.path.isdir(folder):
@@ -216,7 +225,7 @@ class TFRecordWriter:
 def write_records(
     target: str | os.PathLike[str] | BinaryIO,
     records: Iterable[bytes | bytearray | memoryview],
-    compression: Any = None,
+    compression: CompressionLike = None,
     **options: Any,
 ) -> int:
     """Write all records to one file atomically; returns how many were written."""

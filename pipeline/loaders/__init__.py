@@ -5,7 +5,11 @@ output, any folder, glob or list of Example TFRecords, GZIP detected) and yield
 `(features_dict, label)` batches. Importing this package imports neither TensorFlow nor Keras.
 """
 
-from pipeline.loaders.errors import LoaderError, RecordSpecError, WorkerError
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.errors import LoaderError, LoaderOptionError, RecordSpecError, WorkerError
 from pipeline.loaders.files import resolve_files
 from pipeline.loaders.numpy_loader import NumpyLoader
 from pipeline.loaders.spec import FeatureSpec, load_spec
@@ -14,6 +18,7 @@ __all__ = [
     "FeatureSpec",
     "KerasPyDataset",
     "LoaderError",
+    "LoaderOptionError",
     "NumpyLoader",
     "RecordSpecError",
     "TorchIterableDataset",
@@ -24,7 +29,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # lazy: these import TensorFlow, Keras or torch on first use
+def __getattr__(name: str) -> Any:  # lazy: these import TensorFlow, Keras or torch on first use
     if name == "tf_dataset":
         from pipeline.loaders.tfdata import tf_dataset
 

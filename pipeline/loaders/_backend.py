@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import LoaderError, WorkerError
 from pipeline.loaders._lanes import EpochTask, Producer, ReadOptions, count_records
 from pipeline.loaders._segments import Segment, choose_kind
 from pipeline.loaders._slots import SlotLayout, SlotRing
@@ -36,7 +37,6 @@ from pipeline.loaders._workers import (
     worker_loop,
 )
 from pipeline.loaders.decode import ExampleDecoder
-from pipeline.loaders.errors import LoaderError, WorkerError
 
 
 class Backend:

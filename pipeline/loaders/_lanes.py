@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import LoaderError
 from pipeline.loaders._plan import CURSOR_WIDTH, Unit, assign_lanes, rng, shares
 from pipeline.loaders.decode import LENGTHS, ExampleDecoder, Field
-from pipeline.loaders.errors import LoaderError
 from pipeline.loaders.files import record_reader
 
 READ_BATCH = 1024

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import LoaderError
 from pipeline.loaders._lanes import EpochTask, Producer, count_records
 from pipeline.loaders._segments import Segment
 from pipeline.loaders._slots import SlotLayout
 from pipeline.loaders.decode import ExampleDecoder
-from pipeline.loaders.errors import LoaderError
 
 GEN_SHIFT = 40
 NAME_BYTES = 64

@@ -8,7 +8,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from pipeline.loaders.errors import LoaderError
+from pipeline.errors import LoaderError
 from pipeline.loaders.numpy_loader import NumpyLoader
 
 MAX_PEEK = 8

@@ -19,18 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.loaders.errors import LoaderError, RecordSpecError
+from pipeline.errors import LoaderError, LoaderOptionError, RecordSpecError
 from pipeline.loaders.spec import FeatureSpec
+from recordio import ExampleDecodeError, Kind, decode_example, wire
 
 Where = Callable[[int], tuple[str | None, int | None]]
 MAX_TEMPLATES = 64
 LENGTHS = "\x00lengths"  # decode() also returns name + LENGTHS: values per row of a ragged field
 MIN_GROUP = 4  # fewer records of one length than this are decoded one by one
 
-try:  # the generic decoder: recordio's (exported from the package once it lands there)
-    from recordio import decode_example  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - older recordio
-    from recordio.example import decode_example
+_EXAMPLE = "tf.train.Example"
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class Field:
     """
 
     name: str
-    kind: str
+    kind: Kind
     shape: tuple[int, ...] | None
     dtype: np.dtype
     row_shape: tuple[int, ...] | None
@@ -84,10 +82,11 @@ def make_fields(
     for name in names:
         fs = spec[name]
         if name in decode_bytes:
-            if fs.dtype != "bytes" or fs.shape != ():
-                raise LoaderError(
+            if fs.kind is not Kind.BYTES or fs.shape != ():
+                raise LoaderOptionError(
                     f"decode_bytes[{name!r}]: only a feature holding one bytes value per record "
-                    f"can be decoded as raw numbers (it is {fs.dtype} with shape {fs.shape})"
+                    f"can be decoded as raw numbers (it is {fs.kind} with shape {fs.shape})",
+                    params=("decode_bytes",),
                 )
             how = decode_bytes[name]
             raw_dtype, raw_shape = (how, None) if isinstance(how, str) else (how[0], how[1])
@@ -111,7 +110,7 @@ def make_fields(
             fields.append(
                 Field(
                     name,
-                    "bytes",
+                    Kind.BYTES,
                     (),
                     raw.newbyteorder("="),
                     raw_shape,
@@ -120,19 +119,19 @@ def make_fields(
                 )
             )
             continue
-        dtype = np.dtype(object) if fs.dtype == "bytes" else np.dtype(fs.dtype)
+        dtype = np.dtype(fs.dtype)
         if fs.shape is None:
             width = pad.get(name)
             if width is not None and width < 0:
                 raise LoaderError(f"pad[{name!r}] must be >= 0, got {width}")
             row = None if width is None else (int(width),)
-            fields.append(Field(name, fs.dtype, None, dtype, row, pad=width))
+            fields.append(Field(name, fs.kind, None, dtype, row, pad=width))
         else:
             if name in pad:
                 raise LoaderError(
                     f"pad[{name!r}]: the feature already has a fixed shape {fs.shape}"
                 )
-            fields.append(Field(name, fs.dtype, fs.shape, dtype, fs.shape))
+            fields.append(Field(name, fs.kind, fs.shape, dtype, fs.shape))
     return fields
 
 
@@ -142,33 +141,17 @@ class _Unfit(Exception):
 
 
 def _varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise _Unfit
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
+    try:
+        return wire.read_varint(data, pos, end, _EXAMPLE)
+    except ExampleDecodeError:
+        raise _Unfit from None
 
 
-def _skip(data: bytes, pos: int, end: int, wt: int) -> int:
-    if wt == 0:
-        return _varint(data, pos, end)[1]
-    if wt == 1:
-        pos += 8
-    elif wt == 5:
-        pos += 4
-    elif wt == 2:
-        n, pos = _varint(data, pos, end)
-        pos += n
-    else:
-        raise _Unfit
-    if pos > end:
-        raise _Unfit
-    return pos
+def _skip(data: bytes, pos: int, end: int, key: int) -> int:
+    try:
+        return wire.skip_field(data, pos, end, key >> 3, key & 7, pos, _EXAMPLE)
+    except ExampleDecodeError:
+        raise _Unfit from None
 
 
 @dataclass
@@ -194,7 +177,7 @@ def _walk(data: bytes) -> _Layout:
             _walk_features(data, pos, stop, feats)
             pos = stop
         else:
-            pos = _skip(data, pos, end, key & 7)
+            pos = _skip(data, pos, end, key)
     loose: list[tuple[int, int]] = []
     varints: list[tuple[int, int]] = []
     for _, atoms in feats.values():
@@ -210,7 +193,7 @@ def _walk_features(data: bytes, pos: int, end: int, feats: dict[str, Any]) -> No
     while pos < end:
         key, pos = _varint(data, pos, end)
         if key != (1 << 3) | 2:
-            pos = _skip(data, pos, end, key & 7)
+            pos = _skip(data, pos, end, key)
             continue
         n, pos = _varint(data, pos, end)
         stop = pos + n
@@ -244,8 +227,8 @@ def _walk_features(data: bytes, pos: int, end: int, feats: dict[str, Any]) -> No
         pos = stop
 
 
-def _walk_feature(data: bytes, pos: int, end: int) -> tuple[str, list[tuple[str, int, int]]]:
-    kind: str | None = None
+def _walk_feature(data: bytes, pos: int, end: int) -> tuple[Kind, list[tuple[str, int, int]]]:
+    kind: Kind | None = None
     atoms: list[tuple[str, int, int]] = []
     while pos < end:
         key, pos = _varint(data, pos, end)
@@ -256,31 +239,31 @@ def _walk_feature(data: bytes, pos: int, end: int) -> tuple[str, list[tuple[str,
         stop = pos + n
         if stop > end:
             raise _Unfit
-        kind = ("bytes", "float32", "int64")[field - 1]
+        kind = (Kind.BYTES, Kind.FLOAT, Kind.INT64)[field - 1]
         p = pos
         while p < stop:
             k, p = _varint(data, p, stop)
             f, w = k >> 3, k & 7
             if f != 1:
                 raise _Unfit
-            if kind == "bytes" and w == 2:
+            if kind is Kind.BYTES and w == 2:
                 m, p = _varint(data, p, stop)
                 if p + m > stop:
                     raise _Unfit
                 atoms.append(("bytes", p, p + m))
                 p += m
-            elif kind == "float32" and w == 2:
+            elif kind is Kind.FLOAT and w == 2:
                 m, p = _varint(data, p, stop)
                 if m % 4 or p + m > stop:
                     raise _Unfit
                 atoms.extend(("f32", q, q + 4) for q in range(p, p + m, 4))
                 p += m
-            elif kind == "float32" and w == 5:
+            elif kind is Kind.FLOAT and w == 5:
                 if p + 4 > stop:
                     raise _Unfit
                 atoms.append(("f32", p, p + 4))
                 p += 4
-            elif kind == "int64" and w == 2:
+            elif kind is Kind.INT64 and w == 2:
                 m, p = _varint(data, p, stop)
                 q, last = p, p + m
                 if last > stop:
@@ -290,7 +273,7 @@ def _walk_feature(data: bytes, pos: int, end: int) -> tuple[str, list[tuple[str,
                     atoms.append(("varint", q, r))
                     q = r
                 p = last
-            elif kind == "int64" and w == 0:
+            elif kind is Kind.INT64 and w == 0:
                 _, r = _varint(data, p, stop)
                 atoms.append(("varint", p, r))
                 p = r
@@ -353,9 +336,9 @@ class _Template:
                 if e - s != f.raw.itemsize * int(np.prod(f.raw_shape)):
                     raise _Unfit
                 self.plans.append(_Plan(f, 1, "raw", slice(s, e)))
-            elif kind == "bytes":
+            elif kind is Kind.BYTES:
                 self.plans.append(_Plan(f, len(atoms), "bytes", [(s, e) for _, s, e in atoms]))
-            elif kind == "float32":
+            elif kind is Kind.FLOAT:
                 cols = [c for _, s, e in atoms for c in range(s, e)]
                 self.plans.append(_Plan(f, len(atoms), "f32", _ranges(cols)))
             else:
@@ -475,13 +458,7 @@ class ExampleDecoder:
                 else:
                     raise RecordSpecError(f"feature {f.name!r} is missing", path=path, index=index)
             elif arr.size:
-                kind = (
-                    "bytes"
-                    if arr.dtype == object
-                    else "int64"
-                    if arr.dtype == np.int64
-                    else "float32"
-                )
+                kind = Kind.of_array(arr)
                 if kind != f.kind:
                     raise RecordSpecError(
                         f"feature {f.name!r} holds {kind} values, the spec says {f.kind}",

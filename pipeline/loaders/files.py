@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import json
 import os
 import re
 import sys
@@ -19,29 +18,13 @@ from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
 from pipeline._files import is_remote
-from pipeline.loaders.errors import LoaderError
-
-JOB_FILE = "recio_job.json"
-_RECORD_NAME = re.compile(r"\.(tfrecords?|tfrec|rio)(\.gz|\.gzip|\.zz|\.zlib|\.deflate)?(-|$)")
-_SHARD_NAME = re.compile(r"-\d{5}-of-\d{5}")
-_SIDECAR_SUFFIXES = (
-    ".json", ".jsonl", ".pbtxt", ".txt", ".csv", ".tsv", ".md", ".yaml", ".yml", ".py",
-    ".log", ".png", ".html",
-)  # fmt: skip
-DEFAULT_SPLIT = "train"
+from pipeline.errors import LoaderError
+from pipeline.layout import DEFAULT_SPLIT, JobOutput
+from recordio.files import RECORD_RULE, record_files
 
 
 def _local(path: str) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
-
-
-def _looks_like_records(name: str) -> bool:
-    base = os.path.basename(name)
-    if base.startswith((".", "_")) or base.startswith("bad_rows"):
-        return False
-    if _RECORD_NAME.search(base):
-        return True
-    return bool(_SHARD_NAME.search(base)) and not base.lower().endswith(_SIDECAR_SUFFIXES)
 
 
 def _in_split(name: str, split: str) -> bool:
@@ -49,63 +32,13 @@ def _in_split(name: str, split: str) -> bool:
     return split in re.split(r"[._\-]", os.path.basename(name))
 
 
-def read_job(folder: str) -> dict[str, Any]:
-    """The `recio_job.json` a recio job leaves in its output folder ({} when absent)."""
-    path = os.path.join(folder, JOB_FILE)
-    if not os.path.isfile(path):
-        return {}
-    try:
-        with open(path, encoding="utf-8") as handle:
-            job = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise LoaderError(f"{path}: unreadable job record ({error})") from None
-    return job if isinstance(job, dict) else {}
-
-
-def _job_listed(folder: str, job: dict[str, Any], split: str | None) -> list[str] | None:
-    """Files the job record lists for `split` (None when it lists none)."""
-    splits = job.get("splits")
-    entries: Any = None
-    if isinstance(splits, dict) and splits:
-        chosen = split or (DEFAULT_SPLIT if DEFAULT_SPLIT in splits else None)
-        if chosen is None:
-            return None
-        if chosen not in splits:
-            raise LoaderError(
-                f"{folder}: no split {chosen!r}; the job wrote {', '.join(sorted(splits))}"
-            )
-        entry = splits[chosen]
-        entries = entry.get("files") if isinstance(entry, dict) else None
-    elif split is None:
-        entries = job.get("files")
-    if not entries or not isinstance(entries, list):
-        return None
-    out = []
-    for entry in entries:
-        name = str(entry)
-        candidates = [name, os.path.join(folder, name), os.path.join(folder, "data", name)]
-        found = next((c for c in candidates if os.path.isfile(c)), None)
-        if found is None:
-            raise LoaderError(
-                f"{folder}: {JOB_FILE} lists {name}, which does not exist; "
-                "was the folder moved or partly deleted?"
-            )
-        out.append(found)
-    return out
-
-
 def _folder_files(folder: str, split: str | None) -> list[str]:
-    job = read_job(folder)
-    listed = _job_listed(folder, job, split) if job else None
+    output = JobOutput(folder)
+    listed = output.split_files(split)
     if listed:
         return listed
-    data_dir = os.path.join(folder, "data")
-    search = data_dir if os.path.isdir(data_dir) else folder
-    names = sorted(
-        os.path.join(search, n)
-        for n in os.listdir(search)
-        if os.path.isfile(os.path.join(search, n)) and _looks_like_records(n)
-    )
+    search = output.data_dir
+    names = record_files(search)
     # A transform job's output: train-* and eval-* shards side by side; default to train.
     if (
         split is None
@@ -122,8 +55,8 @@ def _folder_files(folder: str, split: str | None) -> list[str]:
             )
     if not names:
         raise LoaderError(
-            f"{folder}: no TFRecord files in this folder (names like *.tfrecord, *.tfrecord.gz "
-            "or *-00000-of-00004); point at the files or a glob instead"
+            f"{folder}: no TFRecord files in this folder ({RECORD_RULE}); point at the files or "
+            "a glob instead"
         )
     return names
 
@@ -234,4 +167,4 @@ def file_key(path: str) -> tuple[str, int, int] | None:
     return (os.path.abspath(_local(path)), st.st_size, st.st_mtime_ns)
 
 
-__all__ = ["is_remote", "open_binary", "read_job", "record_reader", "resolve_files"]
+__all__ = ["is_remote", "open_binary", "record_reader", "resolve_files"]

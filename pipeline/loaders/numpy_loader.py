@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.errors import LoaderError
 from pipeline.loaders._backend import Backend, InlineBackend, WorkerBackend
 from pipeline.loaders._lanes import EpochTask, ReadOptions, count_records, lane_counts
 from pipeline.loaders._plan import CURSOR_WIDTH, assign_lanes, fingerprint, make_units
 from pipeline.loaders._slots import SlotLayout
 from pipeline.loaders.decode import Field, make_fields
-from pipeline.loaders.errors import LoaderError
 from pipeline.loaders.files import file_key, record_reader, resolve_files
 from pipeline.loaders.spec import FeatureSpec, load_spec, select
 
@@ -167,7 +167,7 @@ class NumpyLoader:
         need = [n for n, how in decode_bytes.items() if isinstance(how, str)]
         if not need:
             return {}
-        from pipeline.loaders.decode import decode_example
+        from recordio import decode_example
 
         skip = (lambda damage: None) if self.opts.salvage else None
         for path in self.files:

@@ -16,37 +16,42 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.loaders.errors import LoaderError
-from pipeline.loaders.files import is_remote, record_reader, resolve_files
+from pipeline.errors import LoaderError, LoaderOptionError
+from pipeline.layout import JobOutput
+from pipeline.loaders.files import record_reader, resolve_files
+from recordio import Kind, OptionError
 
-DTYPES = ("int64", "float32", "bytes")
 SAMPLE_RECORDS = 256
-_SCHEMA_TYPES = {"INT": "int64", "FLOAT": "float32", "BYTES": "bytes"}
 
 
 @dataclass(frozen=True, slots=True)
 class FeatureSpec:
     """One feature: name, value kind and fixed shape (None = variable length).
 
-    dtype is "int64", "float32" or "bytes" (the three lists a tf.train.Example can hold); shape
-    () is a scalar, (784,) a vector; a record holds prod(shape) values of the feature.
+    kind is a `recordio.Kind`: int64, float or bytes (the three lists a tf.train.Example can
+    hold; other spellings such as "float32" or "string" are read too); shape () is a scalar,
+    (784,) a vector; a record holds prod(shape) values of the feature.
     """
 
     name: str
-    dtype: str
+    kind: Kind
     shape: tuple[int, ...] | None
 
     def __post_init__(self) -> None:
-        if self.dtype not in DTYPES:
-            raise LoaderError(
-                f"feature {self.name!r}: dtype must be one of {', '.join(DTYPES)}, "
-                f"got {self.dtype!r}"
-            )
+        try:
+            object.__setattr__(self, "kind", Kind.parse(self.kind, what=f"feature {self.name!r}"))
+        except OptionError as error:
+            raise LoaderOptionError(error.detail, params=("spec",)) from None
         if self.shape is not None:
             shape = tuple(int(d) for d in self.shape)
             if any(d < 0 for d in shape):
                 raise LoaderError(f"feature {self.name!r}: negative dimension in shape {shape}")
             object.__setattr__(self, "shape", shape)
+
+    @property
+    def dtype(self) -> str:
+        """The numpy dtype of the decoded values: int64, float32, or object for bytes."""
+        return self.kind.dtype
 
     @property
     def fixed(self) -> bool:
@@ -66,7 +71,7 @@ class FeatureSpec:
         """The matching `tf.io.FixedLenFeature` / `tf.io.VarLenFeature` (imports TensorFlow)."""
         import tensorflow as tf
 
-        dtype = {"int64": tf.int64, "float32": tf.float32, "bytes": tf.string}[self.dtype]
+        dtype = {Kind.INT64: tf.int64, Kind.FLOAT: tf.float32, Kind.BYTES: tf.string}[self.kind]
         if self.shape is None:
             return tf.io.VarLenFeature(dtype)
         return tf.io.FixedLenFeature(list(self.shape), dtype)
@@ -74,13 +79,15 @@ class FeatureSpec:
     @classmethod
     def from_tf(cls, name: str, feature: Any) -> FeatureSpec:
         """From a `tf.io.FixedLenFeature` / `VarLenFeature` (as tf.Transform returns them)."""
-        dtype = {"int64": "int64", "float32": "float32", "string": "bytes"}.get(feature.dtype.name)
-        if dtype is None:
+        kind = {"int64": Kind.INT64, "float32": Kind.FLOAT, "string": Kind.BYTES}.get(
+            feature.dtype.name
+        )
+        if kind is None:
             raise LoaderError(f"feature {name!r}: unsupported dtype {feature.dtype.name}")
         shape = getattr(feature, "shape", None)
         if type(feature).__name__ != "FixedLenFeature":
             shape = None
-        return cls(name, dtype, None if shape is None else tuple(int(d) for d in shape))
+        return cls(name, kind, None if shape is None else tuple(int(d) for d in shape))
 
 
 # ------------------------------------------------------------------ schema.pbtxt (text proto)
@@ -160,8 +167,7 @@ def spec_from_schema_text(text: str) -> dict[str, FeatureSpec]:
     for feature in schema.get("feature", []):
         name = str(feature.get("name", [""])[0])
         kind = str(feature.get("type", ["BYTES"])[0])
-        dtype = _SCHEMA_TYPES.get(kind)
-        if dtype is None:
+        if kind not in ("INT", "FLOAT", "BYTES"):
             raise LoaderError(f"schema: feature {name!r} has unsupported type {kind}")
         shape: tuple[int, ...] | None = None
         if "shape" in feature:
@@ -169,7 +175,7 @@ def spec_from_schema_text(text: str) -> dict[str, FeatureSpec]:
             shape = tuple(int(d.get("size", [-1])[0]) for d in dims)
             if any(d < 0 for d in shape):
                 shape = None
-        out[name] = FeatureSpec(name, dtype, shape)
+        out[name] = FeatureSpec(name, Kind.parse(kind), shape)
     return out
 
 
@@ -190,18 +196,15 @@ def _spec_from_json(payload: Any) -> dict[str, FeatureSpec] | None:
     elif isinstance(payload, list):
         entries = [(str(e.get("name")), e) for e in payload if isinstance(e, dict)]
     out: dict[str, FeatureSpec] = {}
-    aliases = {"int": "int64", "int64": "int64", "integer": "int64", "float": "float32",
-               "float32": "float32", "float64": "float32", "string": "bytes", "bytes": "bytes",
-               "str": "bytes"}  # fmt: skip
     for name, entry in entries:
         if not isinstance(entry, dict):
             return None
-        raw = str(entry.get("dtype", entry.get("type", ""))).lower()
-        dtype = aliases.get(raw)
-        if dtype is None:
+        try:
+            kind = Kind.parse(str(entry.get("kind", entry.get("dtype", entry.get("type", "")))))
+        except OptionError:
             return None
         shape = entry.get("shape", ())
-        out[name] = FeatureSpec(name, dtype, None if shape is None else tuple(shape))
+        out[name] = FeatureSpec(name, kind, None if shape is None else tuple(shape))
     return out or None
 
 
@@ -211,11 +214,10 @@ def infer_spec(
     """Look at the first `sample` records: kind from the value lists, fixed shape where the count
     never varies (1 -> scalar), variable length otherwise (or where a record lacks the feature).
     `salvage` skips damaged records instead of raising."""
-    import numpy as np
 
-    from pipeline.loaders.decode import decode_example
+    from recordio import decode_example
 
-    kinds: dict[str, str] = {}
+    kinds: dict[str, Kind] = {}
     counts: dict[str, set[int]] = {}
     seen = 0
     order: list[str] = []
@@ -239,11 +241,7 @@ def infer_spec(
                             order.append(name)
                         counts[name].add(int(arr.size))
                         if arr.size:
-                            kind = (
-                                "bytes" if arr.dtype == object
-                                else "int64" if arr.dtype == np.int64 else "float32"
-                            )  # fmt: skip
-                            kinds.setdefault(name, kind)
+                            kinds.setdefault(name, Kind.of_array(arr))
                     seen += 1
                 if seen >= sample:
                     break
@@ -258,46 +256,32 @@ def infer_spec(
         if len(c) == 1 and -1 not in c:
             n = next(iter(c))
             shape = () if n == 1 else (n,)
-        out[name] = FeatureSpec(name, kinds.get(name, "float32"), shape)
+        out[name] = FeatureSpec(name, kinds.get(name, Kind.FLOAT), shape)
     return out
 
 
-def _folder_spec(folder: str) -> dict[str, FeatureSpec] | None:
-    """A job folder's own description of its records: a transform job's transformed schema, or a
-    csv job's schema (tf.metadata text, else its schema.json)."""
-    transformed = os.path.join(folder, "transformed_metadata", "schema.pbtxt")
-    if os.path.isfile(transformed):
-        with open(transformed, encoding="utf-8") as handle:
-            return spec_from_schema_text(handle.read())
-    if os.path.isdir(os.path.join(folder, "transform_fn")):
-        return None  # metadata/ and schema.json describe the raw input, not these records
-    raw = os.path.join(folder, "metadata", "schema.pbtxt")
-    if os.path.isfile(raw):
-        with open(raw, encoding="utf-8") as handle:
-            return spec_from_schema_text(handle.read())
-    for name in ("schema.json", "spec.json"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    found = _spec_from_json(json.load(handle))
-            except (OSError, ValueError):
-                found = None
-            if found:
-                return found
-    return None
+def _read_schema(kind: str, path: str) -> dict[str, FeatureSpec] | None:
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if kind == "pbtxt":
+        return spec_from_schema_text(text)
+    try:
+        return _spec_from_json(json.loads(text))
+    except ValueError:
+        return None
 
 
 def raw_spec_of_transform(transform_dir: str) -> dict[str, FeatureSpec]:
     """The raw (pre-transform) spec a tf.Transform output recorded under `metadata/`."""
-    path = os.path.join(transform_dir, "metadata", "schema.pbtxt")
-    if not os.path.isfile(path):
+    path = JobOutput(transform_dir).raw_schema
+    if path is None:
         raise LoaderError(
             f"{transform_dir}: no raw schema (metadata/schema.pbtxt); it is needed to read raw "
             "records through the transform: rerun the job with a recio version that writes it"
         )
-    with open(path, encoding="utf-8") as handle:
-        return spec_from_schema_text(handle.read())
+    found = _read_schema("pbtxt", path)
+    assert found is not None
+    return found
 
 
 def load_spec(
@@ -308,12 +292,12 @@ def load_spec(
     salvage: bool = False,
 ) -> dict[str, FeatureSpec]:
     """The feature spec of `data`: a job output folder's schema, or inferred from its records."""
-    if isinstance(data, (str, os.PathLike)):
-        path = os.fspath(data)
-        if not is_remote(path) and os.path.isdir(path):
-            found = _folder_spec(path)
-            if found:
-                return found
+    output = JobOutput.of(data)
+    described = output.records_schema() if output is not None else None
+    if described is not None:
+        found = _read_schema(*described)
+        if found:
+            return found
     return infer_spec(resolve_files(data, split), sample, salvage=salvage)
 
 

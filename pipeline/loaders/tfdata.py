@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline.loaders.errors import LoaderError
+from pipeline.errors import LoaderError
 from pipeline.loaders.files import is_remote, open_binary, record_reader, resolve_files
 from pipeline.loaders.spec import FeatureSpec, load_spec, raw_spec_of_transform, select
 
@@ -222,10 +222,10 @@ def _raw_decoders(
         if name not in names:
             raise LoaderError(f"decode_bytes names {name!r}, not a loaded feature")
         fs = spec.get(name)
-        if fs is not None and (fs.dtype != "bytes" or fs.shape != ()):
+        if fs is not None and (fs.kind != "bytes" or fs.shape != ()):
             raise LoaderError(
                 f"decode_bytes[{name!r}]: only a feature holding one bytes value per record can be "
-                f"decoded as raw numbers (it is {fs.dtype} with shape {fs.shape})"
+                f"decoded as raw numbers (it is {fs.kind} with shape {fs.shape})"
             )
         dtype, shape = (how, (-1,)) if isinstance(how, str) else (how[0], tuple(how[1]))
         try:

@@ -12,11 +12,11 @@ try:
     import torch
     import torch.utils.data
 except ImportError as error:  # pragma: no cover - depends on the environment
-    from pipeline.loaders.errors import LoaderError
+    from pipeline.errors import LoaderError
 
     raise LoaderError("TorchIterableDataset needs torch (pip install torch)") from error
 
-from pipeline.loaders.errors import LoaderError
+from pipeline.errors import LoaderError
 from pipeline.loaders.numpy_loader import NumpyLoader
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -26,17 +24,11 @@ from models.specs import (  # noqa: E402
     model_inputs,
     pick_label,
 )
+from pipeline.loaders import FeatureSpec  # noqa: E402
 
 
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    dtype: str
-    shape: tuple[int, ...] | None
-
-
-def spec(**features: tuple[str, tuple[int, ...] | None]) -> dict[str, Feature]:
-    return {name: Feature(name, dtype, shape) for name, (dtype, shape) in features.items()}
+def spec(**features: tuple[str, tuple[int, ...] | None]) -> dict[str, FeatureSpec]:
+    return {name: FeatureSpec(name, kind, shape) for name, (kind, shape) in features.items()}
 
 
 def non_trainable(model) -> int:
@@ -180,7 +172,7 @@ def test_label_choice_and_unknown_model():
     data = spec(x=("float32", ()), price=("float32", ()), label=("int64", ()))
     assert pick_label(data, None, "price") == "price"
     assert pick_label(data, None, None) == "label"
-    with pytest.raises(DataSpecError, match="pass --label"):
+    with pytest.raises(DataSpecError, match="pass label=NAME"):
         pick_label(spec(x=("float32", ())), None, None)
     with pytest.raises(UnknownModelError, match="choose one of: mlp, bn-mlp, cnn, housing"):
         model_info("resnet")

@@ -114,13 +114,13 @@ def test_bad_data_paths_and_mismatched_specs_fail_clearly(datasets, tmp_path):
         train("housing", str(datasets / "housing" / "train"), tmp_path / "out", label="price")
     with pytest.raises(DataSpecError, match="exactly one image feature"):
         train("cnn", str(datasets / "two_images"), tmp_path / "out")
-    with pytest.raises(DataSpecError, match="--classes 2 but label 'label' holds class id 2"):
+    with pytest.raises(DataSpecError, match="classes=2 but label 'label' holds class id 2"):
         train("mlp", str(datasets / "images" / "train"), tmp_path / "out", classes=2)
     with pytest.raises(DataSpecError, match="lacks pixels"):
         train(
             "mlp", str(datasets / "images" / "train"), tmp_path / "out",
             eval_data=str(datasets / "housing" / "eval"),
         )  # fmt: skip
-    with pytest.raises(TrainingOptionError, match="--loader must be one of"):
+    with pytest.raises(TrainingOptionError, match="loader must be one of"):
         train("mlp", str(datasets / "images" / "train"), tmp_path / "out", loader="torch")
     assert not (tmp_path / "out").exists()  # nothing was created on the way to the error

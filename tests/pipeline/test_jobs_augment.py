@@ -17,7 +17,7 @@ COPIES = 2
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    from pipeline.demo_data import SHAPE_CLASSES, write_shape_images
+    from recio.demo.data import SHAPE_CLASSES, write_shape_images
 
     root = tmp_path_factory.mktemp("augment")
     folder = write_shape_images(root / "images", PER_CLASS, size=24, seed=3)
@@ -94,7 +94,7 @@ def test_two_worker_processes_give_the_same_bytes(images, first) -> None:
 def test_content_copies_keys_labels_and_dead_letter(images, first) -> None:
     import tensorflow as tf
 
-    from pipeline.demo_data import SHAPE_CLASSES
+    from recio.demo.data import SHAPE_CLASSES
 
     _, folder = images
     rows = _examples(first)
@@ -144,8 +144,8 @@ def test_switches_off_leave_pixels_alone_and_seeds_are_stable() -> None:
     import tensorflow as tf
 
     from pipeline.augment import augmented_examples, build_augment_fn, copy_seed
-    from pipeline.demo_data import shape_image
     from pipeline.options import AugmentOptions
+    from recio.demo.data import shape_image
 
     image = shape_image("circle", 20, np.random.default_rng(0))
     png = tf.io.encode_png(image).numpy()

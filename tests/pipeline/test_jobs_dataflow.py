@@ -23,7 +23,7 @@ DRY = ("--dry_run=True", "--sdk_location=container")
 
 @pytest.fixture(scope="module")
 def csv_file(tmp_path_factory) -> Path:
-    from pipeline.demo_data import write_people_csv
+    from recio.demo.data import write_people_csv
 
     return write_people_csv(tmp_path_factory.mktemp("dataflow") / "people.csv", 50)
 
@@ -84,14 +84,14 @@ def test_csv_job_translates_with_container_image(csv_file, tmp_path) -> None:
     ("kwargs", "message"),
     [
         ({"runner": "DataflowRunner", "setup_file": "setup.py"},
-         "needs --project, --region, --temp-location"),
-        ({"runner": "DataflowRunner", **CLOUD}, "--container-image IMAGE (recio preinstalled)"),
+         "needs project, region, temp_location"),
+        ({"runner": "DataflowRunner", **CLOUD}, "container_image=IMAGE (recio preinstalled)"),
         ({"runner": "DataflowRunner", "container_image": "img",
           **{**CLOUD, "temp_location": "/tmp"}}, "must be gs://BUCKET/FOLDER"),
         ({"runner": "DataflowRunner", "container_image": "i",
           **{**CLOUD, "temp_location": "gs://b/tmp"}}, "valid bucket name"),
         ({"runner": "PortableRunner", "workers": 4}, "--parallelism"),
-        ({"workers": 0}, "--workers must be at least 1"),
+        ({"workers": 0}, "workers must be at least 1"),
         ({"setup_file": "/no/such/setup.py"}, "does not exist"),
     ],
 )  # fmt: skip

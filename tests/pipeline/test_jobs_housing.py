@@ -47,7 +47,7 @@ def housing_job(tmp_path_factory):
     schema.write_text(json.dumps(SCHEMA))
     out = root / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "recordio", "job", "transform", str(HOUSING), "--output",
+        [sys.executable, "-m", "recio", "job", "transform", str(HOUSING), "--output",
          str(out), "--schema", str(schema), "--eval-fraction", "0"],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )  # fmt: skip

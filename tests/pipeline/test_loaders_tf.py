@@ -105,8 +105,8 @@ def test_numpy_loader_decodes_like_tf_parse_example(mixed: tuple[str, list]) -> 
 
     path, _ = mixed
     ld = NumpyLoader(path, label="label", batch_size=64, shuffle=False, lanes=1, prefetch=0)
-    assert {k: (s.dtype, s.shape) for k, s in ld.spec.items()} == {
-        "vec": ("float32", (3,)), "big": ("int64", ()), "small": ("int64", ()),
+    assert {k: (s.kind, s.shape) for k, s in ld.spec.items()} == {
+        "vec": ("float", (3,)), "big": ("int64", ()), "small": ("int64", ()),
         "word": ("bytes", ()), "ids": ("int64", None), "tags": ("bytes", None),
         "label": ("int64", ()),
     }  # fmt: skip
@@ -136,7 +136,7 @@ def test_both_loaders_read_what_recio_write_wrote(tmp_path: Path) -> None:
     args = ["write", str(out), str(tmp_path / "rows.jsonl"), "--shards", "2"]
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     done = subprocess.run(
-        [sys.executable, "-m", "recordio", *args], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "recio", *args], capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr
     data = str(out.parent)

@@ -172,7 +172,7 @@ def test_records_that_are_not_examples_are_refused() -> None:
     with pytest.raises(ExampleDecodeError):
         example_for_json(b"hello world")
     sequence = encode_sequence_example({"c": [1]}, {"steps": [[1, 2], [3]]})
-    with pytest.raises(ExampleDecodeError, match="--sequence"):
+    with pytest.raises(ExampleDecodeError, match="sequence=True"):
         example_for_json(sequence)
     assert example_for_json(sequence, sequence=True) == {
         "context": {"c": [1]},

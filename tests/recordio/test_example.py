@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recordio._wire import read_varint
 from recordio.errors import ExampleDecodeError, RecordIOError
 from recordio.example import (
     BytesList,
@@ -24,6 +23,7 @@ from recordio.example import (
     encode_example,
     encode_sequence_example,
 )
+from recordio.wire import read_varint
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 PERSON = {"name": b"Alice", "id": 123, "emails": [b"a@b.com", b"c@d.com"]}

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from recordio.cli import _console
+from recio.cli import _console, _extras
 
 
 def demo(
@@ -27,7 +27,7 @@ def demo(
     Example: recio demo --workdir /tmp/recio-demo --epochs 2
     """
     if recordio_only:
-        from recordio.demo import run_recordio_demo
+        from recio.demo.recordio_leg import run_recordio_demo
 
         summary = run_recordio_demo(workdir, records, shards=4)
         _console.info(
@@ -40,10 +40,13 @@ def demo(
             _console.abort("verify found damage in the demo's own files", _console.EXIT_DAMAGED)
         return
 
-    from models.chapter13 import check_workdir, run_chapter13
-    from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
+    from recio.demo.chapter13 import check_workdir
 
     check_workdir(Path(workdir))  # before TensorFlow loads: a refusal takes no time
+    _extras.require("tf", "beam", "train", what="the demo")
+    from pipeline.quiet import import_tensorflow_quietly, quiet_library_logs
+    from recio.demo.chapter13 import run_chapter13
+
     quiet_library_logs()
     import_tensorflow_quietly()
     result = run_chapter13(

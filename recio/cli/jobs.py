@@ -1,30 +1,129 @@
 """`recio job csv|transform|augment`: Beam + tf.Transform jobs, locally or on Dataflow.
 
-Each command builds one options object and calls one function of the pipeline package. Beam,
-TensorFlow and tf.Transform are imported by the jobs once their inputs check out, so
-`recio --help` and mistyped paths stay fast. Options this module does not know are handed to
-Beam untouched (write them as --name=value), which is how
-`--runner PortableRunner --job_endpoint=host:8099` or `--dry_run=True` reach the runner.
+Each command builds one options object and calls one function of the pipeline package. The
+runner flags are declared once (`with_runner_options`) and reach the job as one `RunnerOptions`.
+Any other Beam option goes after `--`, untouched:
+
+    recio job transform in.csv -o out --runner PortableRunner -- --job_endpoint=localhost:8099
+
+so an unknown option before `--` (a typo such as `--lable`) is a usage error, not something
+Beam silently ignores. Beam, TensorFlow and tf.Transform are imported by the jobs once their
+inputs check out, so `recio --help` and mistyped paths stay fast.
 """
 
 from __future__ import annotations
 
-import glob
-import os
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from recordio.cli import _console
+from recio.cli import _builtin, _console, _extras
 
 job_app = typer.Typer(
     name="job",
     help="Preprocess data at scale with Apache Beam and tf.Transform (local or Dataflow).\n\n"
+    "Extra Beam options go after '--', e.g. -- --job_endpoint=localhost:8099.\n\n"
     "Example: recio job transform data.csv --output out --label label",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-_PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def split_beam_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """`recio job ... -- BEAM_ARGS`: the command line for recio, and Beam's own options."""
+    if not args or args[0] != "job" or "--" not in args:
+        return args, []
+    cut = args.index("--")
+    return args[:cut], args[cut + 1 :]
+
+
+# -- the runner flags, declared once ------------------------------------------------------------
+_RUNNER_FLAGS: dict[str, tuple[Any, Any]] = {
+    "runner": (
+        Annotated[
+            str,
+            typer.Option(
+                "--runner",
+                help="Beam runner: FnApiRunner (local, in-process), DataflowRunner, "
+                "PortableRunner (Flink/Spark job servers), ...",
+            ),
+        ],
+        "FnApiRunner",
+    ),
+    "workers": (
+        Annotated[
+            int,
+            typer.Option("--workers", min=1, help="Local: worker processes. Dataflow: workers."),
+        ],
+        1,
+    ),
+    "project": (
+        Annotated[str | None, typer.Option("--project", help="Google Cloud project (Dataflow).")],
+        None,
+    ),
+    "region": (
+        Annotated[str | None, typer.Option("--region", help="Dataflow region, e.g. us-central1.")],
+        None,
+    ),
+    "temp_location": (
+        Annotated[
+            str | None,
+            typer.Option("--temp-location", help="gs:// folder for Dataflow's temp files."),
+        ],
+        None,
+    ),
+    "setup_file": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--setup-file", help="setup.py built and installed on every worker (ships recio)."
+            ),
+        ],
+        None,
+    ),
+    "container_image": (
+        Annotated[
+            str | None,
+            typer.Option("--container-image", help="Worker image with recio and its dependencies."),
+        ],
+        None,
+    ),
+    "job_name": (
+        Annotated[str | None, typer.Option("--job-name", help="Name of the remote job.")],
+        None,
+    ),
+}
+
+
+def with_runner_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a job command the runner flags; it receives them as one `runner: RunnerOptions`,
+    with the Beam options that followed `--`. It also checks that the beam extra is installed."""
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "runner"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in _RUNNER_FLAGS.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(ctx: typer.Context, **values: Any) -> None:
+        _extras.require("beam")
+        from pipeline.options import RunnerOptions
+
+        flags = {name: values.pop(name) for name in _RUNNER_FLAGS}
+        beam_args = tuple(ctx.obj or ())
+        command(ctx, runner=RunnerOptions(beam_args=beam_args, **flags), **values)
+
+    parameters = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.name != "ctx" else p for p in kept
+    ]
+    wrapper.__signature__ = signature.replace(parameters=[*parameters, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*parameters, *added]}
+    return wrapper
+
 
 # -- shared options -------------------------------------------------------------------------------
 Inputs = Annotated[
@@ -44,33 +143,6 @@ Overwrite = Annotated[
 ]
 Shards = Annotated[int, typer.Option("--shards", min=0, help="Output files (0: runner decides).")]
 Compression = Annotated[str, typer.Option("--compression", help="GZIP, NONE or ZLIB.")]
-Runner = Annotated[
-    str,
-    typer.Option(
-        "--runner",
-        help="Beam runner: FnApiRunner (local, in-process), DataflowRunner, PortableRunner, ...",
-    ),
-]
-Workers = Annotated[
-    int,
-    typer.Option("--workers", min=1, help="Local: worker processes. Dataflow: --num_workers."),
-]
-Project = Annotated[str | None, typer.Option("--project", help="Google Cloud project (Dataflow).")]
-Region = Annotated[str | None, typer.Option("--region", help="Dataflow region, e.g. us-central1.")]
-TempLocation = Annotated[
-    str | None, typer.Option("--temp-location", help="gs:// folder for Dataflow's temp files.")
-]
-SetupFile = Annotated[
-    str | None,
-    typer.Option(
-        "--setup-file", help="setup.py built and installed on every worker (ships recio)."
-    ),
-]
-ContainerImage = Annotated[
-    str | None,
-    typer.Option("--container-image", help="Worker image with recio and its dependencies."),
-]
-JobName = Annotated[str | None, typer.Option("--job-name", help="Name of the remote job.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines, summary only.")]
 Schema = Annotated[
     str | None, typer.Option("--schema", help="Schema file (JSON, or YAML with PyYAML).")
@@ -102,53 +174,6 @@ MaxBadRows = Annotated[
 ]
 
 
-def _looks_like_input(token: str) -> bool:
-    return (
-        token.startswith("builtin:")
-        or "://" in token
-        or os.path.exists(token)
-        or bool(glob.glob(token))
-    )
-
-
-def split_passthrough(tokens: list[str]) -> tuple[list[str], list[str]]:
-    """Separate input paths from Beam options that click left among the positional arguments.
-
-    `--name=value` always goes to Beam; `--name value` takes the next token as its value unless
-    that token is an existing path, a glob with matches, or another option.
-    """
-    inputs: list[str] = []
-    beam_args: list[str] = []
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        if token.startswith("--") and len(token) > 2:
-            if "=" not in token and i + 1 < len(tokens):
-                follower = tokens[i + 1]
-                if not follower.startswith("-") and not _looks_like_input(follower):
-                    beam_args.append(f"{token}={follower}")
-                    i += 2
-                    continue
-            beam_args.append(token)
-        else:
-            inputs.append(token)
-        i += 1
-    return inputs, beam_args
-
-
-def _runner_options(ctx: typer.Context, beam_args: list[str], **values: Any) -> Any:
-    from pipeline.options import RunnerOptions
-
-    return RunnerOptions(beam_args=tuple(beam_args + list(ctx.args)), **values)
-
-
-def _quiet_libraries() -> None:
-    """Silence library logging; the jobs import TensorFlow quietly once their inputs check out."""
-    from pipeline.quiet import quiet_library_logs
-
-    quiet_library_logs()
-
-
 def _progress(quiet: bool) -> Any:
     if quiet:
         return None
@@ -162,12 +187,16 @@ def _csv_format(header: bool, delimiter: str, multiline: bool, columns: str | No
     return CsvFormat(header=header, delimiter=delimiter, multiline=multiline, column_names=names)
 
 
-def _finish(result: Any) -> None:
-    _console.info(result.summary())
+def _start() -> None:
+    """Silence library logging; the jobs import TensorFlow quietly once their inputs check out."""
+    from pipeline.quiet import quiet_library_logs
+
+    quiet_library_logs()
 
 
 # -- commands -------------------------------------------------------------------------------
-@job_app.command("csv", context_settings=_PASSTHROUGH)
+@job_app.command("csv")
+@with_runner_options
 def csv_command(
     ctx: typer.Context,
     inputs: Inputs,
@@ -184,15 +213,8 @@ def csv_command(
     shards: Shards = 0,
     compression: Compression = "GZIP",
     overwrite: Overwrite = False,
-    runner: Runner = "FnApiRunner",
-    workers: Workers = 1,
-    project: Project = None,
-    region: Region = None,
-    temp_location: TempLocation = None,
-    setup_file: SetupFile = None,
-    container_image: ContainerImage = None,
-    job_name: JobName = None,
     quiet: Quiet = False,
+    runner: Any = None,
 ) -> None:
     """Convert CSV files to sharded GZIP TFRecords of tf.train.Examples.
 
@@ -201,13 +223,13 @@ def csv_command(
 
     Example: recio job csv 'data/*.csv' --output out/examples --max-bad-rows 100
     """
-    _quiet_libraries()
+    _start()
     from pipeline.csv_job import run_csv_job
     from pipeline.options import CsvJobOptions
 
-    paths, beam_args = split_passthrough(inputs)
+    paths, schema = _builtin.resolve(inputs, schema)
     options = CsvJobOptions(
-        inputs=tuple(paths),
+        inputs=paths,
         output=output,
         schema=schema,
         csv=_csv_format(header, delimiter, multiline_cells, columns),
@@ -218,23 +240,13 @@ def csv_command(
         shards=shards,
         compression=compression,
         overwrite=overwrite,
-        runner=_runner_options(
-            ctx,
-            beam_args,
-            runner=runner,
-            workers=workers,
-            project=project,
-            region=region,
-            temp_location=temp_location,
-            setup_file=setup_file,
-            container_image=container_image,
-            job_name=job_name,
-        ),
+        runner=runner,
     )
-    _finish(run_csv_job(options, on_progress=_progress(quiet)))
+    _console.info(run_csv_job(options, on_progress=_progress(quiet)).summary())
 
 
-@job_app.command("transform", context_settings=_PASSTHROUGH)
+@job_app.command("transform")
+@with_runner_options
 def transform_command(
     ctx: typer.Context,
     inputs: Inputs,
@@ -267,15 +279,8 @@ def transform_command(
         str | None, typer.Option("--transform-temp-dir", help="tf.Transform's scratch folder.")
     ] = None,
     overwrite: Overwrite = False,
-    runner: Runner = "FnApiRunner",
-    workers: Workers = 1,
-    project: Project = None,
-    region: Region = None,
-    temp_location: TempLocation = None,
-    setup_file: SetupFile = None,
-    container_image: ContainerImage = None,
-    job_name: JobName = None,
     quiet: Quiet = False,
+    runner: Any = None,
 ) -> None:
     """Analyze the train split with tf.Transform, transform train and eval, save transform_fn.
 
@@ -285,13 +290,13 @@ def transform_command(
 
     Example: recio job transform housing.csv --output out/housing --label median_house_value
     """
-    _quiet_libraries()
+    _start()
     from pipeline.options import TransformJobOptions
     from pipeline.transform_job import run_transform_job
 
-    paths, beam_args = split_passthrough(inputs)
+    paths, schema = _builtin.resolve(inputs, schema)
     options = TransformJobOptions(
-        inputs=tuple(paths),
+        inputs=paths,
         output=output,
         schema=schema,
         module_file=module_file,
@@ -307,23 +312,13 @@ def transform_command(
         compression=compression,
         transform_temp_dir=transform_temp_dir,
         overwrite=overwrite,
-        runner=_runner_options(
-            ctx,
-            beam_args,
-            runner=runner,
-            workers=workers,
-            project=project,
-            region=region,
-            temp_location=temp_location,
-            setup_file=setup_file,
-            container_image=container_image,
-            job_name=job_name,
-        ),
+        runner=runner,
     )
-    _finish(run_transform_job(options, on_progress=_progress(quiet)))
+    _console.info(run_transform_job(options, on_progress=_progress(quiet)).summary())
 
 
-@job_app.command("augment", context_settings=_PASSTHROUGH)
+@job_app.command("augment")
+@with_runner_options
 def augment_command(
     ctx: typer.Context,
     inputs: Inputs,
@@ -372,15 +367,8 @@ def augment_command(
     shards: Annotated[int, typer.Option("--shards", min=1, help="Output files.")] = 1,
     compression: Compression = "GZIP",
     overwrite: Overwrite = False,
-    runner: Runner = "FnApiRunner",
-    workers: Workers = 1,
-    project: Project = None,
-    region: Region = None,
-    temp_location: TempLocation = None,
-    setup_file: SetupFile = None,
-    container_image: ContainerImage = None,
-    job_name: JobName = None,
     quiet: Quiet = False,
+    runner: Any = None,
 ) -> None:
     """Write each image plus N randomly augmented copies as tf.train.Examples (PNG).
 
@@ -390,13 +378,13 @@ def augment_command(
 
     Example: recio job augment photos/ --output out/augmented --copies 4 --no-rotate
     """
-    _quiet_libraries()
+    _start()
     from pipeline.augment_job import run_augment_job
     from pipeline.options import AugmentJobOptions, AugmentOptions
 
-    paths, beam_args = split_passthrough(inputs)
+    paths, _ = _builtin.resolve(inputs, None)
     options = AugmentJobOptions(
-        inputs=tuple(paths),
+        inputs=paths,
         output=output,
         copies=copies,
         include_original=original,
@@ -420,20 +408,9 @@ def augment_command(
         shards=shards,
         compression=compression,
         overwrite=overwrite,
-        runner=_runner_options(
-            ctx,
-            beam_args,
-            runner=runner,
-            workers=workers,
-            project=project,
-            region=region,
-            temp_location=temp_location,
-            setup_file=setup_file,
-            container_image=container_image,
-            job_name=job_name,
-        ),
+        runner=runner,
     )
-    _finish(run_augment_job(options, on_progress=_progress(quiet)))
+    _console.info(run_augment_job(options, on_progress=_progress(quiet)).summary())
 
 
 def register(app: typer.Typer) -> None:

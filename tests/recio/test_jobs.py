@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from recordio.cli.jobs import split_passthrough
+from recio.cli.jobs import split_beam_args
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def recio(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "recordio", *args],
+        [sys.executable, "-m", "recio", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -35,22 +35,31 @@ def test_help_lists_the_three_jobs() -> None:
         assert name in done.stdout
 
 
-def test_split_passthrough_keeps_inputs_and_beam_options(tmp_path) -> None:
-    data = tmp_path / "a.csv"
-    data.write_text("x\n1\n")
-    inputs, beam = split_passthrough(
-        [
-            str(data),
-            "--job_endpoint",
-            "localhost:8099",
-            "--dry_run=True",
-            "--save_main_session",
-            str(data),
-            "builtin:people",
-        ]  # fmt: skip
+def test_beam_options_are_only_what_follows_the_double_dash() -> None:
+    args = ["job", "csv", "a.csv", "-o", "out", "--", "--job_endpoint=localhost:8099", "x"]
+    assert split_beam_args(args) == (
+        ["job", "csv", "a.csv", "-o", "out"],
+        ["--job_endpoint=localhost:8099", "x"],
     )
-    assert inputs == [str(data), str(data), "builtin:people"]
-    assert beam == ["--job_endpoint=localhost:8099", "--dry_run=True", "--save_main_session"]
+    assert split_beam_args(["read", "--", "-odd.tfrecord"]) == (["read", "--", "-odd.tfrecord"], [])
+    assert split_beam_args(["job", "csv", "a.csv"]) == (["job", "csv", "a.csv"], [])
+
+
+@pytest.mark.parametrize("command", ["csv", "transform", "augment"])
+def test_a_mistyped_option_is_a_usage_error_that_names_it(command: str, tmp_path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text("x,label\n1,0\n")
+    done = recio("job", command, str(data), "--output", str(tmp_path / "o"), "--lable", "x")
+    assert done.returncode == 2, done.stderr
+    assert (
+        _error_lines(done.stderr)
+        == [
+            f"Error: No such option: --lable (Possible options: --label, --label-feature)"
+            f" (see 'recio job {command} --help')"
+        ]
+        or "--lable" in _error_lines(done.stderr)[0]
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_input_is_one_clean_line(tmp_path) -> None:
@@ -64,7 +73,7 @@ def test_missing_input_is_one_clean_line(tmp_path) -> None:
 def test_dataflow_without_project_is_refused_before_anything_runs(tmp_path) -> None:
     done = recio("job", "transform", "builtin:people:10", "--output", str(tmp_path / "o"),
                  "--runner", "DataflowRunner", "--setup-file", "setup.py")  # fmt: skip
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert _error_lines(done.stderr) == [
         "Error: DataflowRunner needs --project, --region, --temp-location"
     ]
@@ -99,7 +108,7 @@ def test_malformed_csv_over_the_limit_fails_with_dead_letters(tmp_path) -> None:
 def test_csv_job_on_builtin_data_with_a_pass_through_option(tmp_path) -> None:
     out = tmp_path / "people"
     done = recio("job", "csv", "builtin:people:300", "--output", str(out), "--shards", "2",
-                 "--direct_running_mode", "in_memory")  # fmt: skip
+                 "--", "--direct_running_mode", "in_memory")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "recio job csv: finished" in done.stderr and "rows processed" in done.stderr
     job = json.loads((out / "recio_job.json").read_text())
@@ -128,7 +137,7 @@ def test_csv_job_dataflow_dry_run_from_the_cli(tmp_path) -> None:
     done = recio("job", "csv", "builtin:people:20", "--output", str(tmp_path / "o"),
                  "--runner", "DataflowRunner", "--project", "my-project", "--region",
                  "europe-west1", "--temp-location", "gs://my-bucket/tmp", "--setup-file",
-                 "setup.py", "--dry_run=True", "--sdk_location=container")  # fmt: skip
+                 "setup.py", "--", "--dry_run=True", "--sdk_location=container")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "translated for DataflowRunner (dry run, nothing submitted)" in done.stderr
     assert "workflow.tar.gz" in done.stderr
@@ -136,11 +145,11 @@ def test_csv_job_dataflow_dry_run_from_the_cli(tmp_path) -> None:
 
 @pytest.mark.parametrize("item", ["builtin:people:-5", "builtin:shapes:many"])
 def test_builtin_size_must_be_a_whole_number(item: str, tmp_path) -> None:
-    from pipeline import InputError
-    from pipeline.demo_data import resolve_builtin
-
-    with pytest.raises(InputError, match="must be a whole number >= 0"):
-        resolve_builtin((item,), str(tmp_path))
+    done = recio("job", "csv", item, "--output", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert _error_lines(done.stderr) == [
+        f"Error: {item}: the size after the second ':' must be a whole number >= 0"
+    ]
 
 
 def test_bad_inputs_fail_before_beam_or_tensorflow_is_imported(tmp_path) -> None:

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from recio.cli import _extras
+
 
 def _quiet_tensorflow() -> None:
     """TF's C++ start-up chatter (CUDA probing, oneDNN notes) is not for the terminal."""
@@ -74,6 +76,7 @@ def train(
 
     Example: recio train housing --data out/housing --epochs 20 --schedule 1cycle --lr 0.01
     """
+    _extras.require("train", what="recio train")
     _quiet_tensorflow()
     from models.training import TrainOptions
     from models.training import train as run_training
@@ -127,6 +130,7 @@ def predict(
 
     Example: recio predict runs/housing data/new-houses.tfrecord --format table
     """
+    _extras.require("tf", "train", what="recio predict")
     _quiet_tensorflow()
     from models.predict import format_rows, predict_records
 
@@ -145,6 +149,7 @@ def export(
 
     Example: recio export runs/cnn
     """
+    _extras.require("tf", "train", what="recio export")
     _quiet_tensorflow()
     os.environ["KERAS_BACKEND"] = "tensorflow"  # a SavedModel is a TensorFlow artefact
     from models.device import detect, quiet_native_startup

@@ -8,6 +8,7 @@ from typing import NoReturn
 import typer
 
 EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
 EXIT_DAMAGED = 3
 EXIT_INTERNAL = 70
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _recio(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "recordio", *args],
+        [sys.executable, "-m", "recio", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -61,8 +61,8 @@ def test_demo_runs_chapter13_end_to_end(tmp_path: Path) -> None:
 
 
 def test_demo_never_clears_a_folder_it_did_not_make(tmp_path: Path) -> None:
-    from models import ModelError
-    from models.chapter13 import MARKER, check_workdir
+    from recio.demo.chapter13 import MARKER, check_workdir
+    from recio.demo.errors import DemoError
 
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
@@ -78,18 +78,18 @@ def test_demo_never_clears_a_folder_it_did_not_make(tmp_path: Path) -> None:
     (project / "data" / "fashion-00000-of-00004.tfrecord.gz").write_bytes(b"")
     check_workdir(project)  # what `recio demo --recordio-only` leaves: fine
     (project / "runs").mkdir()
-    with pytest.raises(ModelError, match="did not write"):
+    with pytest.raises(DemoError, match="did not write"):
         check_workdir(project)
     (project / MARKER).touch()
     check_workdir(project)  # an earlier full demo: fine
-    with pytest.raises(ModelError, match="is a file"):
+    with pytest.raises(DemoError, match="is a file"):
         check_workdir(project / MARKER)
 
 
 def test_readme_shows_every_command() -> None:
     from typer.main import get_command
 
-    from recordio.cli import app
+    from recio.cli import app
 
     readme = (REPO_ROOT / "README.md").read_text()
     root = get_command(app)

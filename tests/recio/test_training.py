@@ -30,7 +30,7 @@ def recio(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return subprocess.run(
-        [sys.executable, "-m", "recordio", *args],
+        [sys.executable, "-m", "recio", *args],
         capture_output=True, text=True, env=env, timeout=timeout, cwd=REPO,
     )  # fmt: skip
 
@@ -135,15 +135,15 @@ def test_predict_on_raw_rows_matches_the_model_on_transformed_rows(housing_run):
 
 
 def test_commands_fail_with_one_clear_line(tmp_path):
-    for args, message in [
-        (("train", "mlp", "--data", str(tmp_path / "missing")), "--data"),
-        (("train", "resnet", "--data", str(tmp_path)), "unknown model 'resnet'"),
-        (("train", "mlp", "--data", str(tmp_path), "--schedule", "cosine"), "unknown schedule"),
-        (("predict", str(tmp_path / "no-run"), "x.tfrecord"), "no such directory"),
-        (("predict", str(tmp_path), "x.tfrecord"), "not a trained model"),
+    for args, code, message in [
+        (("train", "mlp", "--data", str(tmp_path / "missing")), 1, "--data"),
+        (("train", "resnet", "--data", str(tmp_path)), 2, "unknown model 'resnet'"),
+        (("train", "mlp", "--data", str(tmp_path), "--schedule", "cosine"), 2, "unknown schedule"),
+        (("predict", str(tmp_path / "no-run"), "x.tfrecord"), 1, "no such directory"),
+        (("predict", str(tmp_path), "x.tfrecord"), 1, "not a trained model"),
     ]:
         done = recio(*args)
-        assert done.returncode == 1, (args, done.stderr)
+        assert done.returncode == code, (args, done.stderr)
         errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
         assert len(errors) == 1 and message in errors[0], (args, done.stderr)
         assert "Traceback" not in done.stderr

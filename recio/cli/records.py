@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recordio.cli import _console
+from recio.cli import _console
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES
 
 PROGRESS_BYTES = 64 << 20  # show a progress bar when verifying more than this (and on a TTY)
@@ -243,10 +243,10 @@ def verify(
 
     Example: recio verify 'data/*.tfrecord.gz' --json
     """
-    from recordio.convert import parse_compression
+    from recordio.compression import Compression
     from recordio.verify import verify_file
 
-    codec = parse_compression(compression)  # a bad name is a usage error, not damage
+    codec = Compression.parse(compression)  # a bad name is a usage error, not damage
     expanded = _expand(files)
     _refuse_terminal_stdin(expanded)
     paths = ["/dev/stdin" if p == "-" else p for p in expanded]  # verify_file takes paths

@@ -1,4 +1,7 @@
-"""Protocol-buffer wire-format primitives, written by hand.
+"""Protocol-buffer wire-format primitives, written by hand: the one wire walker of recio.
+
+The Example codec, the JSON conversion and the loaders' template decoder all walk messages with
+these functions.
 
 recordio must not depend on the protobuf package (its major versions break generated code), and
 the Example schema is small and frozen, so reading and writing the wire format directly is both
@@ -193,6 +196,40 @@ def skip_field(
             raise fail(what, f"group for field {open_fields[-1]} is not closed", tag_pos)
         tag_pos = pos
         field, wt, pos = read_tag(data, pos, end, what)
+
+
+def top_level_fields(data: bytes, what: str) -> set[int]:
+    """Field numbers present at the top of a message (fast path: one length-delimited field 1)."""
+    if not data:
+        return set()
+    end = len(data)
+    if data[0] == 0x0A:
+        length, pos = read_varint(data, 1, end, what)
+        if pos + length == end:
+            return {1}
+    fields = set()
+    pos = 0
+    while pos < end:
+        tag_pos = pos
+        field, wt, pos = read_tag(data, pos, end, what)
+        fields.add(field)
+        pos = skip_field(data, pos, end, field, wt, tag_pos, what)
+    return fields
+
+
+def uvarint_unchecked(data: bytes, pos: int) -> tuple[int, int]:
+    """A varint for hot paths that check bounds themselves: an overrun surfaces as IndexError,
+    a varint longer than 64 bits as ValueError."""
+    result = 0
+    shift = 0
+    while shift < 64:
+        b = data[pos]
+        pos += 1
+        result |= (b & 127) << shift
+        if b < 128:
+            return result, pos
+        shift += 7
+    raise ValueError("varint longer than 64 bits")
 
 
 def to_int64(u: int) -> int:

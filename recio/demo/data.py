@@ -1,16 +1,60 @@
-"""Generated inputs for demos, tests and benchmarks: the project never downloads data.
+"""Generated inputs for the demo, tests and benchmarks: nothing is downloaded.
 
-`write_people_csv` writes a CSV shaped like the book's tabular examples (an id, two numeric
-features, one category, a binary label); `write_shape_images` writes a small folder of PNG
-images whose class is the subfolder name. Both are deterministic for a given seed.
+`fashion_like` makes Fashion-MNIST-shaped images (a class-dependent elliptic blob on a dark
+background, 28x28 uint8, label 0-9) and `write_fashion_shards` writes them as sharded GZIP
+Examples; `write_people_csv` writes a CSV shaped like the book's tabular examples (an id, two
+numeric features, one category, a binary label); `write_shape_images` writes a small folder of
+PNG images whose class is the subfolder name. All are deterministic for a given seed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import struct
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from recordio import TFRecordWriter, encode_example, shard_names
+
+
+def fashion_like(count: int, seed: int = 42) -> Iterator[tuple[bytes, int]]:
+    """(784 image bytes, label) pairs; the label decides the blob's shape, so it is learnable."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:28, 0:28].astype(np.float32)
+    for _ in range(count):
+        label = int(rng.integers(0, 10))
+        cy, cx = 14 + rng.normal(0, 1.5, size=2)
+        ry = 4 + (label % 5) * 2 + rng.normal(0, 0.5)
+        rx = 4 + (label // 5) * 5 + rng.normal(0, 0.5)
+        blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+        image = blob * rng.integers(120, 255) + rng.integers(0, 30, size=(28, 28))
+        yield np.clip(image, 0, 255).astype(np.uint8).tobytes(), label
+
+
+def write_fashion_shards(
+    prefix: str, count: int = 10_000, shards: int = 4, seed: int = 42
+) -> tuple[list[str], str]:
+    """Write the built-in data set; returns the files and a digest of the records written."""
+    names = shard_names(prefix, shards)
+    digest = hashlib.sha256()
+    writers = [TFRecordWriter(name, "GZIP") for name in names]
+    try:
+        for i, (image, label) in enumerate(fashion_like(count, seed)):
+            record = encode_example({"image": image, "label": label})
+            digest.update(record)
+            writers[i % shards].write(record)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
+    for writer in writers:
+        writer.close()
+    return names, digest.hexdigest()
+
 
 PEOPLE_COLUMNS = ("id", "age", "income", "color", "label")
 PEOPLE_COLORS = ("red", "green", "blue", "yellow", "purple")
@@ -99,63 +143,39 @@ def shape_image(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return image.astype(np.uint8)
 
 
+def encode_png(image: np.ndarray) -> bytes:
+    """A PNG file of an HxW (grey) or HxWx3 (RGB) uint8 image: enough PNG for demo data."""
+    pixels = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    color = 2 if pixels.ndim == 3 else 0
+    rows = pixels.reshape(height, -1)
+    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
 def write_shape_images(
     folder: str | os.PathLike[str], per_class: int, *, size: int = 32, seed: int = 0
 ) -> Path:
     """Write `per_class` PNG images into folder/<class>/<class>_NNNN.png for each shape class."""
-    from pipeline.quiet import import_tensorflow_quietly
-
-    import_tensorflow_quietly()  # a job's inputs are resolved before it imports TF itself
-    import tensorflow as tf
-
     root = Path(folder)
     rng = np.random.default_rng(seed)
     for kind in SHAPE_CLASSES:
         (root / kind).mkdir(parents=True, exist_ok=True)
         for index in range(per_class):
-            png = tf.io.encode_png(shape_image(kind, size, rng)).numpy()
+            png = encode_png(shape_image(kind, size, rng))
             target = root / kind / f"{kind}_{index:04d}.png"
             temp = target.with_name(f".{target.name}.tmp")
             temp.write_bytes(png)
             os.replace(temp, target)
     return root
-
-
-BUILTIN_PREFIX = "builtin:"
-_DEFAULT_SIZES = {"people": 1000, "shapes": 20}
-
-
-def resolve_builtin(inputs: tuple[str, ...], workdir: str) -> tuple[tuple[str, ...], str | None]:
-    """Replace `builtin:people[:ROWS]` / `builtin:shapes[:PER_CLASS]` inputs by generated files.
-
-    Files are written under `workdir`. Returns the new inputs and the name of the built-in
-    dataset used (None when all inputs are the user's).
-    """
-    resolved: list[str] = []
-    used = None
-    for item in inputs:
-        if not item.startswith(BUILTIN_PREFIX):
-            resolved.append(item)
-            continue
-        name, _, size_text = item[len(BUILTIN_PREFIX) :].partition(":")
-        if name not in _DEFAULT_SIZES:
-            from pipeline.errors import InputError
-
-            raise InputError(
-                f"{item}: unknown built-in dataset; use builtin:people[:ROWS] (CSV) "
-                "or builtin:shapes[:IMAGES_PER_CLASS] (PNG folder)"
-            )
-        try:
-            size = int(size_text) if size_text else _DEFAULT_SIZES[name]
-        except ValueError:
-            size = -1
-        if size < 0:
-            from pipeline.errors import InputError
-
-            raise InputError(f"{item}: the size after the second ':' must be a whole number >= 0")
-        if name == "people":
-            resolved.append(str(write_people_csv(Path(workdir) / "people.csv", size)))
-        else:
-            resolved.append(str(write_shape_images(Path(workdir) / "shapes", size)))
-        used = name
-    return tuple(resolved), used

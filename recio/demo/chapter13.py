@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.errors import ModelError
-from models.training import TrainOptions, train
+from recio.demo.errors import DemoError
 
 if TYPE_CHECKING:
     from pipeline import TransformJobOptions
@@ -67,7 +66,7 @@ def check_workdir(root: Path) -> None:
     The recordio-only demo leaves no marker, so its data/ of fashion shards is accepted too.
     """
     if root.exists() and not root.is_dir():
-        raise ModelError(f"--workdir {root} is a file; give a folder")
+        raise DemoError(f"--workdir {root} is a file; give a folder")
     if not root.is_dir() or (root / MARKER).is_file():
         return
     foreign = sorted(
@@ -76,7 +75,7 @@ def check_workdir(root: Path) -> None:
         if not (entry.name == "data" and entry.is_dir() and _only_demo_shards(entry))
     )
     if foreign:
-        raise ModelError(
+        raise DemoError(
             f"--workdir {root} holds files the demo did not write ({', '.join(foreign[:3])}); "
             "choose an empty or new folder"
         )
@@ -95,10 +94,11 @@ def run_chapter13(
     emit: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the whole chain under `workdir` (replacing an earlier demo's files there)."""
+    from models import TrainOptions, train
     from pipeline import TransformJobOptions, parse_schema, run_transform_job
-    from pipeline.demo_data import people_schema_dict, write_people_csv
+    from recio.demo.data import people_schema_dict, write_people_csv
+    from recio.demo.recordio_leg import run_recordio_demo
     from recordio import text_to_tfrecords
-    from recordio.demo import run_recordio_demo
 
     root = Path(workdir)
     check_workdir(root)
@@ -166,7 +166,7 @@ def run_chapter13(
     text_to_tfrecords(raw, [str(csv_path)])
     served, held_out, correct = _score(root / "runs" / "regressor", raw, job_options)
     if held_out != result.tabular_rows.get("eval", 0):
-        raise ModelError(
+        raise DemoError(
             f"{raw}: {held_out} rows fall in the eval split here, the job held out "
             f"{result.tabular_rows.get('eval', 0)}; the split is not reproducible"
         )
@@ -185,7 +185,7 @@ def _score(run_dir: Path, raw_file: str, job: TransformJobOptions) -> tuple[int,
     """(records served, eval-split rows among them, correct eval predictions)."""
     import numpy as np
 
-    from models.predict import predict_records
+    from models import predict_records
     from pipeline.split import int_key_fractions
     from recordio import decode_example, read_records
 

@@ -1,0 +1,89 @@
+"""A job's output folder: made, cleared of an earlier run's outputs, listed, described.
+
+The names come from `pipeline.layout`; only the entries a job writes are ever touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable
+
+from pipeline._files import is_remote, join
+from pipeline.errors import JobOptionsError
+from pipeline.layout import DATA_PREFIX, RAW_METADATA_DIR
+from pipeline.results import SplitInfo
+from pipeline.schema import Schema
+
+
+def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> None:
+    """Create the output folder; refuse (or, with overwrite, remove) outputs of an earlier run.
+
+    Only the entries this job writes are touched, never anything else in the folder.
+    """
+    import glob as globlib
+
+    if is_remote(output):
+        from apache_beam.io.filesystems import FileSystems
+
+        found = [
+            m.path
+            for pattern in managed
+            for r in FileSystems.match([join(output, pattern)])
+            for m in r.metadata_list
+        ]
+        if found and not overwrite:
+            raise JobOptionsError(
+                f"{output} already holds {found[0]} from an earlier run; pass overwrite=True",
+                params=("overwrite",),
+            )
+        if found:
+            FileSystems.delete(found)
+        return
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise JobOptionsError(f"output={output!r} is a file, not a folder", params=("output",))
+    os.makedirs(output, exist_ok=True)
+    found = sorted({p for pattern in managed for p in globlib.glob(os.path.join(output, pattern))})
+    if found and not overwrite:
+        raise JobOptionsError(
+            f"{output} already holds {os.path.relpath(found[0], output)} from an earlier run; "
+            "pass overwrite=True to replace the job's outputs",
+            params=("overwrite",),
+        )
+    for path in found:
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+
+
+def data_split(output: str, counters: dict[str, int]) -> SplitInfo:
+    """The one output split of the csv and augment jobs: rows written and the shard files."""
+    return SplitInfo(counters.get("rows_written", 0), output_files(output, f"{DATA_PREFIX}-*-of-*"))
+
+
+def output_files(output: str, pattern: str) -> tuple[str, ...]:
+    """Files under `output` matching `pattern`, relative to `output`, sorted."""
+    if is_remote(output):
+        from apache_beam.io.filesystems import FileSystems
+
+        base = output.rstrip("/") + "/"
+        matches = FileSystems.match([join(output, pattern)])[0].metadata_list
+        return tuple(sorted(m.path[len(base) :] for m in matches))
+    import glob as globlib
+
+    paths = globlib.glob(os.path.join(output, pattern))
+    return tuple(sorted(os.path.relpath(p, output) for p in paths))
+
+
+def raw_metadata_dir(output: str) -> str:
+    return join(output, RAW_METADATA_DIR)
+
+
+def write_raw_metadata(schema: Schema, output: str) -> None:
+    """OUT/metadata/schema.pbtxt: the raw schema in tf.metadata form (TFT's RAW_METADATA_DIR)."""
+    from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
+
+    metadata_io.write_metadata(
+        dataset_metadata.DatasetMetadata(schema.tf_metadata_schema()), raw_metadata_dir(output)
+    )

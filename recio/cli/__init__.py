@@ -1,0 +1,83 @@
+"""The `recio` command: thin wrappers over the recordio, pipeline and models libraries.
+
+Each command module exposes `register(app)`. Modules that need Beam, TensorFlow or Keras import
+them inside the command bodies, so `recio --help` and `recio verify` start fast and work on a
+bare `pip install recio`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from recio.cli import _console, _errors, demo, jobs, records, training
+
+app = typer.Typer(
+    name="recio",
+    help="TFRecord files from raw data to a busy GPU.\n\n"
+    "Example: recio verify 'data/train-*.tfrecord.gz'",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+for _module in (records, jobs, training, demo):
+    _module.register(app)
+
+__all__ = ["app", "main"]
+
+
+def _exit(message: str, code: int) -> None:
+    try:
+        _console.abort(message, code)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+
+
+def _stdout_gone() -> None:
+    """`recio read ... | head`: the reader went away, which is not our failure."""
+    with contextlib.suppress(OSError):  # stdout closed altogether
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry: user-facing errors become one line on stderr, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    args, beam_args = jobs.split_beam_args(args)
+    try:
+        code = app(args=args, prog_name="recio", standalone_mode=False, obj=beam_args)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        _console.info("Interrupted.")
+        sys.exit(130)
+    except BrokenPipeError:
+        _stdout_gone()
+    except typer.TyperException as error:  # click's usage errors (typer vendors click)
+        if _errors.is_no_args_help(error):
+            error.show()  # type: ignore[attr-defined]
+            sys.exit(error.exit_code)
+        # Bad option or argument: one line naming the command to ask for help.
+        ctx = getattr(error, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        _exit(f"{error.format_message()}{where}", error.exit_code)
+    except typer.Abort:  # click turns Ctrl-C inside a command into Abort
+        _console.info("Interrupted.")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("RECIO_DEBUG"):
+            raise
+        found = _errors.describe(error)
+        if found is not None:
+            _exit(*found)
+        _exit(
+            f"internal error: {type(error).__name__}: {error} "
+            "(rerun with RECIO_DEBUG=1 for a traceback and report it)",
+            _console.EXIT_INTERNAL,
+        )
+    sys.exit(code if isinstance(code, int) else 0)

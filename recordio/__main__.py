@@ -1,3 +1,0 @@
-from recordio.cli import main
-
-main()
