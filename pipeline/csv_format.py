@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +23,8 @@ import numpy as np
 
 from pipeline.errors import InputError
 from pipeline.schema import FLOAT, INT, STRING, Column, Schema, schema_from_columns
-
-_FLOAT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_SPECIAL_FLOATS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
-                   "-infinity"}  # fmt: skip
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_INT_PATTERN = r"^\s*[+-]?\d{1,18}\s*$"
-_FLOAT_PATTERN = r"^\s*([+-]?((\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?|[+-]?(nan|inf|infinity)))?\s*$"
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+from recordio import Kind
+from recordio.cells import FLOAT_PATTERN, INT_PATTERN, parse_float, parse_int
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,20 +158,18 @@ def _arrow_reader(
 
 
 # -- per-column conversion ------------------------------------------------------------------
-def _parse_float(text: str) -> float | None:
-    value = text.strip()
-    if _FLOAT_RE.match(value) or value.lower() in _SPECIAL_FLOATS:
-        return float(value)
-    return None
+def _clean_numbers(strings: Any, pattern: str) -> tuple[Any, bool]:
+    """Trimmed cells (blank -> missing, a leading '+' dropped for Arrow's cast), and whether
+    every present cell matches `pattern`: recordio.cells' rule, so that Arrow's own, looser
+    parsing (it reads "0x10" as 16) never decides what a number is."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-
-def _parse_int(text: str) -> int | None:
-    value = text.strip()
-    if _INT_RE.match(value):
-        number = int(value)
-        if _INT64_MIN <= number <= _INT64_MAX:
-            return number
-    return None
+    trimmed = pc.utf8_trim_whitespace(strings)
+    trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    matches = pc.match_substring_regex(trimmed, pattern)
+    valid = pc.all(pc.fill_null(matches, True)).as_py()
+    return pc.replace_substring_regex(trimmed, r"^\+", ""), bool(valid)
 
 
 def _convert(col: Column, strings: Any) -> tuple[Any, np.ndarray, str]:
@@ -192,16 +183,12 @@ def _convert(col: Column, strings: Any) -> tuple[Any, np.ndarray, str]:
         return strings.cast(pa.large_binary()), no_bad, ""
     target = pa.int64() if col.type == INT else pa.float32()
     try:
-        return pc.cast(strings, target), no_bad, ""
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        cleaned, valid = _clean_numbers(strings, INT_PATTERN if col.type == INT else FLOAT_PATTERN)
+        if valid:
+            return pc.cast(cleaned, target), no_bad, ""
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not UTF-8, or out of int64's range
         pass
-    try:  # padded numbers or quoted blanks: trim, blank -> missing, then cast again
-        trimmed = pc.utf8_trim_whitespace(strings)
-        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-        return pc.cast(trimmed, target), no_bad, ""
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    parse = _parse_int if col.type == INT else _parse_float
+    parse = parse_int if col.type == INT else parse_float
     values: list[Any] = []
     bad = np.zeros(n, dtype=bool)
     for i, raw in enumerate(strings.cast(pa.binary()).to_pylist()):
@@ -349,26 +336,23 @@ def decode_csv_file(
 
 
 # -- inference ------------------------------------------------------------------------------
-def _infer_type(strings: Any) -> str:
-    """int if every present cell is an integer, float if every one is a number, else string."""
+def _infer_type(strings: Any) -> Kind:
+    """int64 if every present cell is one, float if every one is a number, else bytes: the rule
+    of `recordio.cells`, vectorised over the column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    present = strings.drop_null()
-    if len(present) == 0:
+    if strings.null_count == len(strings):
         return STRING
-    for kind, target in ((INT, pa.int64()), (FLOAT, pa.float64())):
+    for kind, pattern, target in ((INT, INT_PATTERN, pa.int64()), (FLOAT, FLOAT_PATTERN, None)):
         try:
-            pc.cast(present, target)
+            cleaned, valid = _clean_numbers(strings, pattern)
+            if valid and target is not None:
+                pc.cast(cleaned, target)  # in int64's range
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # out of range, or not UTF-8
+            continue
+        if valid:
             return kind
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
-    for kind, pattern in ((INT, _INT_PATTERN), (FLOAT, _FLOAT_PATTERN)):
-        try:
-            if pc.all(pc.match_substring_regex(present, pattern, ignore_case=True)).as_py():
-                return kind
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not UTF-8
-            return STRING
     return STRING
 
 

@@ -4,15 +4,16 @@ A schema is a small JSON (or YAML) file that users write by hand or that `recio 
 infers from the data and writes out for reuse:
 
     {"columns": [
-        {"name": "id", "type": "int"},
+        {"name": "id", "type": "int64"},
         {"name": "total_bedrooms", "type": "float", "fill": "mean", "transform": "z_score"},
-        {"name": "ocean_proximity", "type": "string",
+        {"name": "ocean_proximity", "type": "bytes",
          "transform": {"name": "vocabulary", "output": "one_hot", "top_k": 8}},
         {"name": "median_income", "type": "float", "transform": ["log", "z_score"]},
         {"name": "median_house_value", "type": "float"}],
      "label": "median_house_value", "key": "id"}
 
-Types are "int" (int64), "float" (float32) and "string" (bytes). A column is required unless it
+Types are recordio's kinds: "int64", "float" (float32) and "bytes" (strings; "int", "string" and
+the other usual names are read too, and written back as the kind). A column is required unless it
 says `"required": false` or has a `fill`; a required cell that is missing makes its row a bad
 row. Transforms run in the order listed; `vocabulary` and `bucketize` must come last.
 Everything TensorFlow-shaped (feature specs, tf.metadata schemas, Arrow schemas) is derived here
@@ -29,14 +30,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipeline.errors import SchemaError
+from recordio import Kind, OptionError
 
-INT, FLOAT, STRING = "int", "float", "string"
-COLUMN_TYPES = (INT, FLOAT, STRING)
-_TYPE_ALIASES = {
-    "int": INT, "int64": INT, "integer": INT, "long": INT,
-    "float": FLOAT, "float32": FLOAT, "float64": FLOAT, "double": FLOAT, "number": FLOAT,
-    "string": STRING, "str": STRING, "bytes": STRING, "text": STRING, "category": STRING,
-}  # fmt: skip
+INT, FLOAT, STRING = Kind.INT64, Kind.FLOAT, Kind.BYTES
 MISSING_TOKEN = "__missing__"
 FILL_MEAN = "mean"
 TRANSFORMED_SUFFIX = "_xf"
@@ -89,7 +85,7 @@ class Column:
 
     Attributes:
         name: column name in the CSV header and feature key in the raw Examples.
-        type: "int", "float" or "string".
+        type: the column's `recordio.Kind`: int64, float or bytes.
         required: a missing cell makes the row bad; False lets the value be absent.
         fill: value used by `recio job transform` when the cell is missing: a constant,
             or "mean" (numeric columns: the training split's mean).
@@ -98,7 +94,7 @@ class Column:
     """
 
     name: str
-    type: str
+    type: Kind
     required: bool = True
     fill: float | int | str | None = None
     transform: tuple[Step, ...] = ()
@@ -117,7 +113,7 @@ class Column:
         return self.type in (INT, FLOAT)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.type}
+        out: dict[str, Any] = {"name": self.name, "type": str(self.type)}
         if not self.required and self.fill is None:
             out["required"] = False
         if self.fill is not None:
@@ -243,11 +239,11 @@ class Schema:
 
 
 # -- parsing ---------------------------------------------------------------------------------
-def _parse_type(value: Any, where: str) -> str:
-    canonical = _TYPE_ALIASES.get(str(value).lower()) if value is not None else None
-    if canonical is None:
-        raise SchemaError(f"{where}: unknown type {value!r}; use int, float or string")
-    return canonical
+def _parse_type(value: Any, where: str) -> Kind:
+    try:
+        return Kind.parse(value, what=where)
+    except OptionError:
+        raise SchemaError(f"{where}: unknown type {value!r}; use int64, float or bytes") from None
 
 
 def _parse_step(raw: Any, where: str) -> Step:
@@ -455,7 +451,7 @@ def with_default_transforms(schema: Schema) -> Schema:
 
 
 def schema_from_columns(
-    names: Iterable[str], types: Iterable[str], required: Iterable[bool], *, source: str
+    names: Iterable[str], types: Iterable[Kind], required: Iterable[bool], *, source: str
 ) -> Schema:
     """Assemble a Schema from parallel lists (used by inference)."""
     cols = tuple(Column(n, t, r) for n, t, r in zip(names, types, required, strict=True))

@@ -109,15 +109,15 @@ def people_schema_dict() -> dict:
     """The schema file (as a dict) that goes with `write_people_csv`, with typical transforms."""
     return {
         "columns": [
-            {"name": "id", "type": "int"},
+            {"name": "id", "type": "int64"},
             {"name": "age", "type": "float", "transform": "z_score"},
             {"name": "income", "type": "float", "transform": "min_max"},
             {
                 "name": "color",
-                "type": "string",
+                "type": "bytes",
                 "transform": {"name": "vocabulary", "num_oov_buckets": 1},
             },
-            {"name": "label", "type": "int"},
+            {"name": "label", "type": "int64"},
         ],
         "label": "label",
         "key": "id",

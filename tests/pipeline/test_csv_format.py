@@ -108,11 +108,11 @@ def test_infer_types_and_optional_columns(tmp_path) -> None:
     schema = infer_csv_schema([str(path)], CsvFormat(), label="c")
     types = {c.name: (c.type, c.required) for c in schema.columns}
     assert types == {
-        "a": ("int", True),
+        "a": ("int64", True),
         "b": ("float", False),
-        "c": ("string", True),
-        "d": ("int", True),
-        "e": ("string", False),
+        "c": ("bytes", True),
+        "d": ("int64", True),
+        "e": ("bytes", False),
     }
     assert schema.label == "c"
 
@@ -122,3 +122,32 @@ def test_empty_file_is_a_clear_error(tmp_path) -> None:
     path.write_text("")
     with pytest.raises(InputError, match="empty"):
         infer_csv_schema([str(path)], CsvFormat())
+
+
+COLUMNS = {
+    "ints": ["1", " 2 ", "+3", "-4", ""],
+    "big_ints": ["9223372036854775807", "-9223372036854775808"],
+    "too_big": ["9223372036854775808", "1"],
+    "floats": ["1.5", "2", "1e5", ".5", "5.", "-inf", "NaN", "Infinity"],
+    "padded_floats": [" 1.5", "2 "],
+    "strings": ["1", "x"],
+    "hex": ["0x10"],
+    "underscored": ["1_000"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_csv_jobs_and_recio_write_give_a_column_the_same_kind(name: str) -> None:
+    """One cell classifier: recordio.cells decides for `recio write`, the job's vectorised
+    inference must agree with it on every column."""
+    import pyarrow as pa
+
+    from pipeline.csv_format import _infer_type
+    from recordio.cells import cell_kind, widen
+
+    cells = COLUMNS[name]
+    expected = None
+    for cell in cells:
+        expected = widen(expected, cell_kind(cell))
+    strings = pa.array([c if c.strip() else None for c in cells], type=pa.string())
+    assert _infer_type(strings) == expected

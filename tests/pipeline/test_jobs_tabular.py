@@ -180,8 +180,8 @@ def test_csv_job_writes_examples_schema_and_dead_letters(data, csv_result) -> No
     assert "999,1.5,1,2,3,paris,a,0,extra" in [b["text"] for b in bad]
     inferred = json.loads(Path(out, "schema.json").read_text())
     types = {c["name"]: (c["type"], c.get("required", True)) for c in inferred["columns"]}
-    assert types["opt"] == ("float", False) and types["cnt"] == ("int", True)
-    assert types["city"] == ("string", True)
+    assert types["opt"] == ("float", False) and types["cnt"] == ("int64", True)
+    assert types["city"] == ("bytes", True)
     job = json.loads(Path(out, "recio_job.json").read_text())
     assert job["job"] == "csv" and job["splits"]["data"]["rows"] == ROWS
     assert job["bad_rows"]["count"] == 2

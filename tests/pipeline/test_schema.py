@@ -40,7 +40,7 @@ def test_full_schema_parses_with_defaults_and_aliases() -> None:
     schema = parse_schema(FULL, source="s.json")
     assert schema.names == ["id", "age", "rooms", "income", "city", "note", "y"]
     assert schema.column("income").type == "float"
-    assert schema.column("note").type == "string"
+    assert schema.column("note").type == "bytes"
     assert schema.column("rooms").required is False  # a fill implies optional
     assert schema.column("note").required is False
     vocab = schema.column("city").transform[0]
