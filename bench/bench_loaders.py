@@ -168,11 +168,17 @@ def _drain(ds: object) -> int:
 
 
 def numpy_loader(
-    data: str, batch: int, **kw: object
+    data: str, batch: int, *, num_workers: int = 0, prefetch: int = 2
 ) -> tuple[Callable[[], int], Callable[[], None]]:
-    from pipeline.loaders import NumpyLoader
+    from pipeline.loaders import DecodeOptions, NumpyLoader, WorkerOptions
 
-    loader = NumpyLoader(data, label="label", batch_size=batch, decode_bytes=RAW, **kw)  # type: ignore[arg-type]
+    loader = NumpyLoader(
+        data,
+        label="label",
+        batch_size=batch,
+        decode=DecodeOptions(decode_bytes=RAW),
+        workers=WorkerOptions(num_workers=num_workers, prefetch=prefetch),
+    )
 
     def run() -> int:
         n = 0

@@ -168,7 +168,7 @@ def main() -> None:
 
     import keras
 
-    from pipeline.loaders import KerasPyDataset, NumpyLoader
+    from pipeline.loaders import DecodeOptions, KerasPyDataset, NumpyLoader, WorkerOptions
 
     assert "tensorflow" not in sys.modules, "this benchmark must run without TensorFlow"
     backend = keras.backend.backend()
@@ -214,9 +214,15 @@ def main() -> None:
         keras.utils.set_random_seed(0)
         memory = timed_fit(keras, build(keras), memory_dataset(keras, x, labels, batch),
                            args.records, epochs)  # fmt: skip
-        loader = NumpyLoader(data, label="label", batch_size=batch, num_workers=workers,
-                             prefetch=8, decode_bytes={"image": ("uint8", shape)},
-                             to_float32={"image": 1 / 255})  # fmt: skip
+        loader = NumpyLoader(
+            data,
+            label="label",
+            batch_size=batch,
+            decode=DecodeOptions(
+                decode_bytes={"image": ("uint8", shape)}, to_float32={"image": 1 / 255}
+            ),
+            workers=WorkerOptions(num_workers=workers, prefetch=8),
+        )
         keras.utils.set_random_seed(0)
         fed = timed_fit(
             keras, build(keras), KerasPyDataset(loader, x="image"), args.records, epochs

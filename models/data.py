@@ -122,13 +122,18 @@ def scan_labels(
     limit: int = SCAN_LIMIT,
 ) -> tuple[LabelScan, dict[str, int]]:
     """Read up to `limit` records once: class range, label mean/std, raw image byte lengths."""
-    from pipeline.loaders import NumpyLoader
+    from pipeline.loaders import NumpyLoader, OrderOptions
 
     scan = LabelScan()
     lengths: dict[str, int] = {}
     features = list(raw_bytes)  # [] = the label alone: cheap even for big images
     loader = NumpyLoader(
-        data, label=label, features=features, split=split, batch_size=1024, shuffle=False
+        data,
+        label=label,
+        features=features,
+        split=split,
+        batch_size=1024,
+        order=OrderOptions(shuffle=False),
     )
     exhausted = True
     for batch, labels in loader:
@@ -316,26 +321,42 @@ def open_loaders(
     common: dict[str, Any] = dict(
         label=inputs.label, features=list(inputs.features), batch_size=plan.batch_size
     )
-    if inputs.raw_bytes:
-        common["decode_bytes"] = {n: ("uint8", inputs.shapes[n]) for n in inputs.raw_bytes}
+    raw = {n: ("uint8", inputs.shapes[n]) for n in inputs.raw_bytes}
     evaluation = None
     if kind == "tf":
         from pipeline.loaders import tf_dataset
 
-        train = tf_dataset(plan.data, split=plan.train_split, seed=seed, **common)
+        train = tf_dataset(plan.data, split=plan.train_split, seed=seed, decode_bytes=raw, **common)
         if plan.eval_source is not None:
             evaluation = tf_dataset(
-                plan.eval_source, split=plan.eval_split, shuffle_buffer=0, **common
+                plan.eval_source,
+                split=plan.eval_split,
+                shuffle_buffer=0,
+                decode_bytes=raw,
+                **common,
             )
     else:
-        from pipeline.loaders import KerasPyDataset, NumpyLoader
+        from pipeline.loaders import DecodeOptions, KerasPyDataset, NumpyLoader, OrderOptions
 
+        decode = DecodeOptions(decode_bytes=raw)
         train = KerasPyDataset(
-            NumpyLoader(plan.data, split=plan.train_split, shuffle=True, seed=seed, **common)
+            NumpyLoader(
+                plan.data,
+                split=plan.train_split,
+                order=OrderOptions(shuffle=True, seed=seed),
+                decode=decode,
+                **common,
+            )
         )
         if plan.eval_source is not None:
             evaluation = KerasPyDataset(
-                NumpyLoader(plan.eval_source, split=plan.eval_split, shuffle=False, **common)
+                NumpyLoader(
+                    plan.eval_source,
+                    split=plan.eval_split,
+                    order=OrderOptions(shuffle=False),
+                    decode=decode,
+                    **common,
+                )
             )
     return TrainingData(
         train=train,

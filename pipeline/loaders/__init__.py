@@ -12,17 +12,22 @@ from typing import Any
 from pipeline.errors import LoaderError, LoaderOptionError, RecordSpecError, WorkerError
 from pipeline.loaders.files import resolve_files
 from pipeline.loaders.numpy_loader import NumpyLoader
+from pipeline.loaders.options import DecodeOptions, OrderOptions, SourceOptions, WorkerOptions
 from pipeline.loaders.spec import FeatureSpec, load_spec
 
 __all__ = [
+    "DecodeOptions",
     "FeatureSpec",
     "KerasPyDataset",
     "LoaderError",
     "LoaderOptionError",
     "NumpyLoader",
+    "OrderOptions",
     "RecordSpecError",
+    "SourceOptions",
     "TorchIterableDataset",
     "WorkerError",
+    "WorkerOptions",
     "load_spec",
     "resolve_files",
     "tf_dataset",

@@ -1,7 +1,9 @@
 """NumpyLoader: TFRecord Examples -> numpy batches with recordio only (no TensorFlow).
 
-    loader = NumpyLoader("out/", label="label", batch_size=2048, num_workers=8,
-                         decode_bytes={"image": ("uint8", (28, 28))}, to_float32={"image": 1 / 255})
+    loader = NumpyLoader("out/", label="label", batch_size=2048,
+                         decode=DecodeOptions(decode_bytes={"image": ("uint8", (28, 28))},
+                                              to_float32={"image": 1 / 255}),
+                         workers=WorkerOptions(num_workers=8))
     for features, labels in loader:        # one epoch, shuffled with seed 0 + epoch
         ...
 
@@ -27,13 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import LoaderError
+from pipeline.errors import LoaderError, LoaderOptionError
 from pipeline.loaders._backend import Backend, InlineBackend, WorkerBackend
 from pipeline.loaders._lanes import EpochTask, ReadOptions, count_records, lane_counts
 from pipeline.loaders._plan import CURSOR_WIDTH, assign_lanes, fingerprint, make_units
 from pipeline.loaders._slots import SlotLayout
 from pipeline.loaders.decode import Field, make_fields
 from pipeline.loaders.files import file_key, record_reader, resolve_files
+from pipeline.loaders.options import DecodeOptions, OrderOptions, SourceOptions, WorkerOptions
 from pipeline.loaders.spec import FeatureSpec, load_spec, select
 
 log = logging.getLogger(__name__)
@@ -58,25 +61,11 @@ class NumpyLoader:
         features: features to load (default: all but the label).
         split: "train"/"eval" inside a transform job's output (default train).
         batch_size: rows per batch; the last batch of an epoch may be smaller unless
-            `drop_remainder`.
-        shuffle, seed: shuffle file order and records (within windows of `shuffle_buffer`
-            records spread over the lanes) with a seed; epoch e uses (seed, e).
-        rank, world_size: this process's part of the data (each record is in exactly one part).
-        num_workers: processes decoding in the background; 0 = one background thread
-            (or none at all with prefetch=0).
-        prefetch: batches made ahead of the one being consumed.
-        spec: the feature spec (default: the data's schema, or inferred from its first records).
-        decode_bytes: {name: dtype or (dtype, shape)}: a bytes feature holding raw numbers
-            (e.g. "uint8" pixels) comes back as a numeric array instead of bytes objects.
-        to_float32: {name: scale}: convert a numeric feature to float32 times scale in the
-            workers (e.g. {"image": 1/255}).
-        pad: {name: width}: cut or pad a variable-length feature to a fixed width.
-        lanes: independent reading streams (default max(8, num_workers)); the order depends on
-            it, never on num_workers.
-        salvage: skip damaged records (recordio's resync) instead of raising; what was skipped
-            is in `loader.damage`.
-        verify, strict: passed to recordio.TFRecordReader.
-        start_method: multiprocessing start method for workers (default "spawn").
+            `order.drop_remainder`.
+        order: shuffling, seed, this process's part of the data (`OrderOptions`).
+        decode: raw bytes as numbers, float32 scaling, padding (`DecodeOptions`).
+        workers: background processes and prefetch (`WorkerOptions`).
+        source: the feature spec and what to do at damage (`SourceOptions`).
     """
 
     def __init__(
@@ -87,69 +76,75 @@ class NumpyLoader:
         features: Sequence[str] | None = None,
         split: str | None = None,
         batch_size: int = 32,
-        shuffle: bool = True,
-        seed: int = 0,
-        drop_remainder: bool = False,
-        rank: int = 0,
-        world_size: int = 1,
-        num_workers: int = 0,
-        prefetch: int = 2,
-        spec: Mapping[str, FeatureSpec] | None = None,
-        decode_bytes: Mapping[str, Any] | None = None,
-        to_float32: Mapping[str, float] | None = None,
-        pad: Mapping[str, int] | None = None,
-        shuffle_buffer: int = 10_000,
-        lanes: int | None = None,
-        salvage: bool = False,
-        verify: bool = True,
-        strict: bool = True,
-        start_method: str | None = None,
+        order: OrderOptions | None = None,
+        decode: DecodeOptions | None = None,
+        workers: WorkerOptions | None = None,
+        source: SourceOptions | None = None,
     ) -> None:
-        for name, value, low in (("batch_size", batch_size, 1), ("world_size", world_size, 1),
-                                 ("num_workers", num_workers, 0), ("prefetch", prefetch, 0),
-                                 ("shuffle_buffer", shuffle_buffer, 1)):  # fmt: skip
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise LoaderError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not isinstance(rank, int) or not 0 <= rank < world_size:
-            raise LoaderError(f"rank must be in 0..{world_size - 1}, got {rank!r}")
-        if lanes is not None and (not isinstance(lanes, int) or lanes < 1):
-            raise LoaderError(f"lanes must be a positive integer, got {lanes!r}")
-        if not isinstance(seed, int) or seed < 0:
-            raise LoaderError(f"seed must be a non-negative integer, got {seed!r}")
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise LoaderOptionError(
+                f"batch_size must be an integer >= 1, got {batch_size!r}", params=("batch_size",)
+            )
+        order = order or OrderOptions()
+        decode = decode or DecodeOptions()
+        workers = workers or WorkerOptions()
+        source = source or SourceOptions()
+        for name, value, kind in (
+            ("order", order, OrderOptions),
+            ("decode", decode, DecodeOptions),
+            ("workers", workers, WorkerOptions),
+            ("source", source, SourceOptions),
+        ):
+            if not isinstance(value, kind):
+                raise LoaderOptionError(
+                    f"{name} must be a {kind.__name__}, got {type(value).__name__}",
+                    params=(name,),
+                )
         self.data = data
         self.split = split
+        self.order = order
+        self.decode = decode
+        self.workers = workers
+        self.source = source
         self.files = resolve_files(data, split)
         self.spec: dict[str, FeatureSpec] = (
-            dict(spec) if spec is not None else load_spec(data, split, salvage=salvage)
+            dict(source.spec)
+            if source.spec is not None
+            else load_spec(data, split, salvage=source.salvage)
         )
         where = data if isinstance(data, str) else self.files[0]
         names, _ = select(self.spec, label, features, str(where))
         self.label = label
         self.features = names
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.seed = seed
-        self.drop_remainder = drop_remainder
-        self.rank = rank
-        self.world_size = world_size
-        self.num_workers = num_workers
-        self.prefetch = prefetch
-        self.shuffle_buffer = shuffle_buffer
-        self.lanes = lanes or max(8, num_workers)
-        self.start_method = start_method
-        self.opts = ReadOptions(verify=verify, strict=strict, salvage=salvage)
-        self.scales = {k: float(v) for k, v in (to_float32 or {}).items()}
+        self.shuffle = order.shuffle
+        self.seed = order.seed
+        self.drop_remainder = order.drop_remainder
+        self.rank = order.rank
+        self.world_size = order.world_size
+        self.num_workers = workers.num_workers
+        self.prefetch = workers.prefetch
+        self.shuffle_buffer = order.shuffle_buffer
+        self.lanes = order.lanes or max(8, workers.num_workers)
+        self.start_method = workers.start_method
+        self.opts = ReadOptions(verify=source.verify, strict=source.strict, salvage=source.salvage)
+        self.scales = {k: float(v) for k, v in decode.to_float32.items()}
         all_names = [*names, label]
-        raw_lengths = self._raw_lengths(decode_bytes or {})
-        self.fields: list[Field] = make_fields(self.spec, all_names, decode_bytes, pad, raw_lengths)
+        raw_lengths = self._raw_lengths(decode.decode_bytes)
+        self.fields: list[Field] = make_fields(
+            self.spec, all_names, decode.decode_bytes, decode.pad, raw_lengths
+        )
         for name in self.scales:
             field = next((f for f in self.fields if f.name == name), None)
             if field is None:
-                raise LoaderError(f"to_float32 names {name!r}, not a loaded feature")
+                raise LoaderOptionError(
+                    f"to_float32 names {name!r}, not a loaded feature", params=("to_float32",)
+                )
             if not field.numeric:
-                raise LoaderError(
+                raise LoaderOptionError(
                     f"to_float32[{name!r}]: {field.kind} values are not numbers"
-                    + (" (add it to decode_bytes first)" if field.kind == "bytes" else "")
+                    + (" (add it to decode_bytes first)" if field.kind == "bytes" else ""),
+                    params=("to_float32", "decode_bytes"),
                 )
         self.damage: list[Any] = []
         self.epoch = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
     raise LoaderError("TorchIterableDataset needs torch (pip install torch)") from error
 
-from pipeline.errors import LoaderError
+from pipeline.errors import LoaderOptionError
 from pipeline.loaders.numpy_loader import NumpyLoader
+from pipeline.loaders.options import OrderOptions, SourceOptions, WorkerOptions
 
 
 class TorchIterableDataset(torch.utils.data.IterableDataset):
@@ -29,21 +31,28 @@ class TorchIterableDataset(torch.utils.data.IterableDataset):
     become tensors without a copy; bytes features stay numpy object arrays.
 
     Args:
-        data, label, **kwargs: as NumpyLoader (rank/world_size default to torch.distributed's).
+        data, label, **kwargs: as NumpyLoader (order.rank/world_size default to
+            torch.distributed's).
     """
 
     def __init__(
         self, data: str | os.PathLike[str] | Sequence[str], *, label: str, **kwargs: Any
     ) -> None:
         super().__init__()
-        if "num_workers" in kwargs:
-            raise LoaderError("use the DataLoader's num_workers; each worker reads its own part")
+        if "workers" in kwargs:
+            raise LoaderOptionError(
+                "use the DataLoader's num_workers; each worker reads its own part",
+                params=("workers",),
+            )
         self.data = data
         self.label = label
         self.kwargs = kwargs
+        self.order: OrderOptions = kwargs.pop("order", None) or OrderOptions()
         self.epoch = 0
         # One loader built here makes bad options fail now rather than inside a worker.
-        self._probe = NumpyLoader(data, label=label, **{**kwargs, "prefetch": 0})
+        self._probe = NumpyLoader(
+            data, label=label, order=self.order, workers=WorkerOptions(prefetch=0), **kwargs
+        )
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -51,18 +60,23 @@ class TorchIterableDataset(torch.utils.data.IterableDataset):
     def _part(self) -> tuple[int, int]:
         info = torch.utils.data.get_worker_info()
         wid, workers = (info.id, info.num_workers) if info is not None else (0, 1)
-        rank = self.kwargs.get("rank", 0)
-        world = self.kwargs.get("world_size", 1)
+        rank, world = self.order.rank, self.order.world_size
         dist = torch.distributed
-        if "rank" not in self.kwargs and dist.is_available() and dist.is_initialized():
+        if world == 1 and dist.is_available() and dist.is_initialized():
             rank, world = dist.get_rank(), dist.get_world_size()
         return rank * workers + wid, world * workers
 
     def __iter__(self) -> Iterator[tuple[dict[str, Any], Any]]:
         part, parts = self._part()
-        kwargs = {**self.kwargs, "rank": part, "world_size": parts}
-        kwargs.setdefault("spec", self._probe.spec)
-        loader = NumpyLoader(self.data, label=self.label, **kwargs)
+        source = self.kwargs.get("source") or SourceOptions()
+        if source.spec is None:
+            source = replace(source, spec=self._probe.spec)
+        loader = NumpyLoader(
+            self.data,
+            label=self.label,
+            **{**self.kwargs, "source": source},
+            order=replace(self.order, rank=part, world_size=parts),
+        )
         loader.epoch = self.epoch
         try:
             for features, label in loader:

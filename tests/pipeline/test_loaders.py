@@ -10,10 +10,14 @@ import pytest
 
 from pipeline import PipelineError
 from pipeline.loaders import (
+    DecodeOptions,
     FeatureSpec,
     LoaderError,
     NumpyLoader,
+    OrderOptions,
     RecordSpecError,
+    SourceOptions,
+    WorkerOptions,
     load_spec,
     resolve_files,
 )
@@ -33,9 +37,25 @@ def fm(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, np.ndarray, np.nd
     return str(folder), images, labels
 
 
+GROUPS = {
+    "order": (
+        OrderOptions,
+        ("shuffle", "seed", "drop_remainder", "rank", "world_size", "shuffle_buffer", "lanes"),
+    ),
+    "decode": (DecodeOptions, ("decode_bytes", "to_float32", "pad")),
+    "workers": (WorkerOptions, ("num_workers", "prefetch", "start_method")),
+    "source": (SourceOptions, ("spec", "salvage", "verify", "strict")),
+}
+
+
 def loader(data: str, **kw: object) -> NumpyLoader:
+    """A NumpyLoader from flat options (grouped here into the option objects)."""
     kw.setdefault("decode_bytes", RAW)
     kw.setdefault("batch_size", 64)
+    for group, (cls, names) in GROUPS.items():
+        given = {n: kw.pop(n) for n in names if n in kw}
+        if given:
+            kw[group] = cls(**given)
     return NumpyLoader(data, label="label", **kw)  # type: ignore[arg-type]
 
 
@@ -217,7 +237,13 @@ def test_ragged_features_are_padded_per_batch(tmp_path: object) -> None:
     path = os.path.join(str(tmp_path), "r.tfrecord")
     rows = [{"tokens": list(range(i % 5)), "label": i} for i in range(40)]
     write_records(path, [encode_example(r) for r in rows])
-    ld = NumpyLoader(path, label="label", batch_size=8, shuffle=False, lanes=1, prefetch=0)
+    ld = NumpyLoader(
+        path,
+        label="label",
+        batch_size=8,
+        order=OrderOptions(shuffle=False, lanes=1),
+        workers=WorkerOptions(prefetch=0),
+    )
     assert ld.spec["tokens"].shape is None
     batches = list(ld)
     first = batches[0][0]["tokens"]
@@ -227,7 +253,12 @@ def test_ragged_features_are_padded_per_batch(tmp_path: object) -> None:
         and first[1].tolist() == [0, 0, 0, 0]
     )
     fixed = NumpyLoader(
-        path, label="label", batch_size=8, shuffle=False, lanes=1, prefetch=2, pad={"tokens": 2}
+        path,
+        label="label",
+        batch_size=8,
+        order=OrderOptions(shuffle=False, lanes=1),
+        workers=WorkerOptions(prefetch=2),
+        decode=DecodeOptions(pad={"tokens": 2}),
     )
     assert next(iter(fixed))[0]["tokens"][3].tolist() == [0, 1]
     fixed.close()
@@ -248,9 +279,9 @@ def test_options_are_checked_with_clear_errors(
     with pytest.raises(LoaderError, match="batch_size must be an integer >= 1"):
         NumpyLoader(data, label="label", batch_size=0)
     with pytest.raises(LoaderError, match="rank must be in 0..1"):
-        NumpyLoader(data, label="label", rank=2, world_size=2)
+        NumpyLoader(data, label="label", order=OrderOptions(rank=2, world_size=2))
     with pytest.raises(LoaderError, match="to_float32.*add it to decode_bytes first"):
-        NumpyLoader(data, label="label", to_float32={"image": 1.0})
+        NumpyLoader(data, label="label", decode=DecodeOptions(to_float32={"image": 1.0}))
     assert issubclass(LoaderError, PipelineError)
 
 
@@ -269,7 +300,18 @@ def test_files_and_splits_of_a_job_folder(tmp_path: object) -> None:
     assert len(resolve_files(str(root), split="eval")) == 1
     with pytest.raises(LoaderError, match="no TFRecord files of split 'test'"):
         resolve_files(str(root), split="test")
-    assert len(NumpyLoader(str(root), label="label", split="eval", batch_size=1, prefetch=0)) == 5
+    assert (
+        len(
+            NumpyLoader(
+                str(root),
+                label="label",
+                split="eval",
+                batch_size=1,
+                workers=WorkerOptions(prefetch=0),
+            )
+        )
+        == 5
+    )
 
 
 def test_schema_text_and_json_sidecars(tmp_path: object) -> None:
@@ -319,7 +361,9 @@ def test_close_after_an_early_break_lets_workers_exit_by_themselves(tmp_path: ob
 
     path = os.path.join(str(tmp_path), "blobs.tfrecord")
     write_records(path, [encode_example({"blob": bytes(2000), "label": i}) for i in range(4000)])
-    ld = NumpyLoader(path, label="label", batch_size=256, num_workers=2, prefetch=4)
+    ld = NumpyLoader(
+        path, label="label", batch_size=256, workers=WorkerOptions(num_workers=2, prefetch=4)
+    )
     for _ in ld:
         time.sleep(0.5)  # the workers fill the prefetch slots meanwhile
         break

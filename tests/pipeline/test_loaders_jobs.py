@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
     from recordio.example import encode_example
     from pipeline.options import TransformJobOptions
     from pipeline.transform_job import run_transform_job
-    from pipeline.loaders import NumpyLoader, load_spec, tf_dataset
+    from pipeline.loaders import NumpyLoader, OrderOptions, WorkerOptions, load_spec, tf_dataset
 
     root = sys.argv[1]
     rng = np.random.default_rng(0)
@@ -53,8 +53,9 @@ SCRIPT = textwrap.dedent(
     report["tft_spec"] = {k: [v.dtype.name, list(v.shape)]
                           for k, v in tft.TFTransformOutput(out).transformed_feature_spec().items()}
     for split in ("train", "eval"):
-        np_cols = cols(NumpyLoader(out, label="label", split=split, shuffle=False, lanes=1,
-                                   batch_size=50, prefetch=0))
+        np_cols = cols(NumpyLoader(out, label="label", split=split, batch_size=50,
+                                   order=OrderOptions(shuffle=False, lanes=1),
+                                   workers=WorkerOptions(prefetch=0)))
         tf_cols = cols(tf_dataset(out, label="label", split=split, shuffle_buffer=0,
                                   batch_size=50).as_numpy_iterator())
         report[split] = {"rows": int(np_cols["label"].size),
@@ -63,7 +64,9 @@ SCRIPT = textwrap.dedent(
     done = cols(tf_dataset(os.path.join(root, "raw"), label="label", transform_dir=out,
                            shuffle_buffer=0, batch_size=64).as_numpy_iterator())
     # The job's own output (train + eval) is the same transform applied by Beam.
-    train, ev = (cols(NumpyLoader(out, label="label", split=split, shuffle=False, prefetch=0))
+    train, ev = (cols(NumpyLoader(out, label="label", split=split,
+                                  order=OrderOptions(shuffle=False),
+                                  workers=WorkerOptions(prefetch=0)))
                  for split in ("train", "eval"))
     beam = {k: np.concatenate([train[k], ev[k]]) for k in train}
     report["raw_through_transform"] = {

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.loaders import LoaderError, NumpyLoader
+from pipeline.loaders import (
+    DecodeOptions,
+    LoaderError,
+    NumpyLoader,
+    OrderOptions,
+    WorkerOptions,
+)
 from tests.pipeline.test_loaders_data import (
     collect,
     fmnist_arrays,
@@ -104,7 +110,13 @@ def test_numpy_loader_decodes_like_tf_parse_example(mixed: tuple[str, list]) -> 
     import tensorflow as tf
 
     path, _ = mixed
-    ld = NumpyLoader(path, label="label", batch_size=64, shuffle=False, lanes=1, prefetch=0)
+    ld = NumpyLoader(
+        path,
+        label="label",
+        batch_size=64,
+        order=OrderOptions(shuffle=False, lanes=1),
+        workers=WorkerOptions(prefetch=0),
+    )
     assert {k: (s.kind, s.shape) for k, s in ld.spec.items()} == {
         "vec": ("float", (3,)), "big": ("int64", ()), "small": ("int64", ()),
         "word": ("bytes", ()), "ids": ("int64", None), "tags": ("bytes", None),
@@ -141,7 +153,14 @@ def test_both_loaders_read_what_recio_write_wrote(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     data = str(out.parent)
     np_x, np_y = collect(
-        NumpyLoader(data, label="label", batch_size=7, shuffle=False, prefetch=0), "x"
+        NumpyLoader(
+            data,
+            label="label",
+            batch_size=7,
+            order=OrderOptions(shuffle=False),
+            workers=WorkerOptions(prefetch=0),
+        ),
+        "x",
     )
     tf_x, tf_y = collect(
         tf_dataset(data, label="label", batch_size=7, shuffle_buffer=0).as_numpy_iterator(), "x"
@@ -168,7 +187,11 @@ def test_a_tiny_keras_model_trains_from_each_loader(fm: tuple[str, np.ndarray, n
 
     scale = {"image": 1 / 255}
     ld = NumpyLoader(
-        data, label="label", batch_size=32, decode_bytes=RAW, to_float32=scale, num_workers=1
+        data,
+        label="label",
+        batch_size=32,
+        decode=DecodeOptions(decode_bytes=RAW, to_float32=scale),
+        workers=WorkerOptions(num_workers=1),
     )
     seq = KerasPyDataset(ld, x="image")
     history = model().fit(seq, epochs=3, verbose=0).history
