@@ -200,7 +200,7 @@ def build_model(name: str, inputs: ModelInputs) -> keras.Model:
                 f"a classifier needs at least 2 classes, found {inputs.n_classes}; pass classes=N",
                 params=("classes",),
             )
-        common = dict(
+        common: dict[str, Any] = dict(
             input_name=feature, input_dtype=inputs.dtypes[feature], n_classes=inputs.n_classes
         )
         shape = inputs.shapes[feature]

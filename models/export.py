@@ -64,8 +64,8 @@ def _raw_feature_spec(manifest: dict[str, Any], inputs: ModelInputs) -> tuple[di
                 f"{transform_dir} has no raw metadata (metadata/schema.pbtxt), so raw records "
                 "cannot be parsed; rerun `recio job transform`"
             ) from None
-        for name in {manifest.get("raw_label"), inputs.label}:
-            raw_spec.pop(name, None)
+        for name in {manifest.get("raw_label"), inputs.label} - {None}:
+            raw_spec.pop(str(name), None)
         return raw_spec, output.transform_features_layer()
     dtypes = {"float32": tf.float32, "int64": tf.int64, "uint8": tf.string}
     raw_spec = {}

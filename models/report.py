@@ -103,8 +103,8 @@ class EpochReport(keras.callbacks.Callback):
         row["learning_rate"] = rate if rate is not None else float("nan")
         row["seconds"] = seconds
         row["records_per_second"] = self.records_per_epoch / seconds if seconds > 0 else 0.0
-        for key, value in row.items():
-            self.history.setdefault(key, []).append(value)
+        for key, figure in row.items():
+            self.history.setdefault(key, []).append(figure)
         value = row.get(self.monitor)
         improved = (
             value is not None and math.isfinite(value) and (self.best is None or value < self.best)

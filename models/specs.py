@@ -85,7 +85,7 @@ def image_shape_for(name: str, shape: Sequence[int]) -> tuple[int, int, int]:
     """(H, W, C) for an image stored as (H, W, C), (H, W) or a flat H*W or H*W*3 vector."""
     shape = tuple(int(d) for d in shape)
     if len(shape) == 3:
-        return shape  # type: ignore[return-value]
+        return shape[0], shape[1], shape[2]
     if len(shape) == 2:
         return (shape[0], shape[1], 1)
     if len(shape) == 1:

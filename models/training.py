@@ -277,10 +277,10 @@ def fit(
     checkpoint.save_keras(model, output / "model.keras")
     serving_dir = None
     if options.export:
-        serving_dir, note = export_after_training(output, model, data)
-        if note:
-            notes.append(note)
-            emit(f"note: {note}")
+        serving_dir, export_note = export_after_training(output, model, data)
+        if export_note:
+            notes.append(export_note)
+            emit(f"note: {export_note}")
 
     history = progress.history
     report.write_json(

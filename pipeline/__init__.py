@@ -18,6 +18,7 @@ import importlib
 from typing import Any
 
 from pipeline.errors import (
+    CloudAccessError,
     InputError,
     JobFailedError,
     JobOptionsError,
@@ -67,6 +68,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "CloudAccessError",
     "InputError",
     "JobFailedError",
     "JobOptionsError",

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import progress
 from pipeline._files import is_remote, join
+from pipeline.cloud import check_cloud_access
 from pipeline.errors import InputError
 from pipeline.inputs import check_remote_paths, expand_inputs
 from pipeline.layout import BAD_ROWS_FILE, DATA_PREFIX, JOB_FILE
@@ -21,6 +22,7 @@ from pipeline.options import AugmentJobOptions
 from pipeline.outputs import data_split, prepare_output
 from pipeline.quiet import import_tensorflow_quietly
 from pipeline.results import JobResult, write_job_file
+from pipeline.runner import pipeline_options
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 MANAGED = ("data-*-of-*", BAD_ROWS_FILE, JOB_FILE)
@@ -78,10 +80,12 @@ def run_augment_job(
     options: AugmentJobOptions, *, on_progress: progress.ProgressCallback | None = None
 ) -> JobResult:
     """Write the original and `copies` augmented versions of every image as Examples."""
+    check_cloud_access(options.runner, options.inputs, options.output)
     kind, inputs, classes = _resolve(options)
     paths = [item[3] for item in inputs] if kind == "folder" else inputs
     check_remote_paths(options.runner, paths, options.output)
     run_opts = options.runner
+    pipeline_options(run_opts)  # Beam's options check out before anything is written
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
 
@@ -137,6 +141,7 @@ def run_augment_job(
         options.output,
         outcome,
         splits={"data": data_split(options.output, outcome.counters)},
+        rows_per_input=options.copies + int(options.include_original),
         label="label",
         key="key",
         inputs=tuple(options.inputs),

@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import progress
 from pipeline._files import join
+from pipeline.cloud import check_cloud_access
 from pipeline.csv_format import file_columns
 from pipeline.inputs import check_remote_paths, expand_inputs
 from pipeline.job_schema import options_csv_schema
@@ -28,6 +29,7 @@ from pipeline.options import CsvJobOptions
 from pipeline.outputs import data_split, prepare_output, write_raw_metadata
 from pipeline.quiet import import_tensorflow_quietly
 from pipeline.results import JobResult, write_job_file
+from pipeline.runner import pipeline_options
 from pipeline.schema import save_schema
 
 MANAGED = ("data-*-of-*", SCHEMA_FILE, RAW_METADATA_DIR, BAD_ROWS_FILE, JOB_FILE)
@@ -41,11 +43,13 @@ def run_csv_job(
     Raises InputError/SchemaError before anything heavy is imported when files, header or
     schema are wrong, and TooManyBadRowsError when more than `max_bad_rows` rows fail to decode.
     """
+    check_cloud_access(options.runner, options.inputs, options.output)
     files = expand_inputs(options.inputs, what="CSV")
     schema = options_csv_schema(options, files)
     check_remote_paths(options.runner, files, options.output)
     columns = {path: file_columns(path, schema, options.csv) for path in files}
     run_opts = options.runner
+    pipeline_options(run_opts)  # Beam's options check out before anything is written
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
 

@@ -52,6 +52,12 @@ class InputError(PipelineError):
     kind = "input"
 
 
+class CloudAccessError(PipelineError):
+    """Google Cloud cannot be used from here: no network, or no credentials."""
+
+    kind = "cloud_access"
+
+
 class TooManyBadRowsError(PipelineError):
     """More rows failed to decode than `max_bad_rows` allows; the dead-letter file names them."""
 
@@ -107,6 +113,7 @@ class WorkerError(LoaderError):
 
 
 __all__ = [
+    "CloudAccessError",
     "InputError",
     "JobFailedError",
     "JobOptionsError",

@@ -57,9 +57,48 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
             os.unlink(path)
 
 
+def written_split(output: str, pattern: str, counters: dict[str, int], counter: str) -> SplitInfo:
+    """One output split: its files and how many records they hold.
+
+    The count is the job's own counter when the runner returned Beam's metrics (portable job
+    servers, for one, do not), else what the files hold, counted here; None when neither is
+    known (remote output without metrics).
+    """
+    files = output_files(output, pattern)
+    rows = counters.get(counter)
+    if rows is None:
+        rows = count_records(output, files)
+    return SplitInfo(rows, files)
+
+
 def data_split(output: str, counters: dict[str, int]) -> SplitInfo:
     """The one output split of the csv and augment jobs: rows written and the shard files."""
-    return SplitInfo(counters.get("rows_written", 0), output_files(output, f"{DATA_PREFIX}-*-of-*"))
+    return written_split(output, f"{DATA_PREFIX}-*-of-*", counters, "rows_written")
+
+
+def count_records(output: str, files: Iterable[str]) -> int | None:
+    """Records in `files` (relative to `output`), from their framing; None for remote output."""
+    if is_remote(output):
+        return None
+    from recordio import TFRecordReader
+
+    total = 0
+    for name in files:
+        with TFRecordReader(os.path.join(output, name), verify=False) as reader:
+            for _ in reader.iter_batches(1 << 14):
+                pass
+            total += reader.index
+    return total
+
+
+def count_lines(path: str) -> int | None:
+    """Lines of a local text file (0 when it does not exist); None for a remote one."""
+    if is_remote(path):
+        return None
+    if not os.path.isfile(path):
+        return 0
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
 
 
 def output_files(output: str, pattern: str) -> tuple[str, ...]:

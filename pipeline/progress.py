@@ -50,6 +50,7 @@ class LocalReporter:
         self._stop = threading.Event()
         self._start = local_count(ROWS_COUNTER)
         self._thread = threading.Thread(target=self._loop, name="recio-progress", daemon=True)
+        self._last = 0
 
     def _report(self) -> None:
         rows = local_count(ROWS_COUNTER) - self._start
@@ -83,8 +84,9 @@ def poll_remote(result: Any, callback: ProgressCallback | None, *, interval: flo
         if PipelineState.is_terminal(state):
             return
         if callback is not None:
-            rows = counter_values(result, attempted=True).get(ROWS_COUNTER, 0)
-            if rows != last:
+            # A runner that returns no metrics (a portable job server) has no count to show.
+            rows = counter_values(result, attempted=True).get(ROWS_COUNTER)
+            if rows is not None and rows != last:
                 last = rows
                 callback(rows)
         time.sleep(interval)

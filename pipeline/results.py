@@ -14,9 +14,9 @@ from pipeline.progress import ROWS_COUNTER
 
 @dataclass(frozen=True, slots=True)
 class SplitInfo:
-    """One output split: how many rows, which files (relative to the output folder)."""
+    """One output split: how many rows (None: unknown), which files (relative to the output)."""
 
-    rows: int
+    rows: int | None
     files: tuple[str, ...]
 
 
@@ -29,8 +29,9 @@ class JobResult:
         output: the output folder.
         runner: the Beam runner that ran (or translated) the job.
         seconds: wall time of the Beam run.
-        rows_in: rows (or images) read successfully.
-        bad_rows: rows that could not be decoded (listed in `bad_rows_file`).
+        rows_in: rows (or images) read successfully; None when the runner returned no metrics
+            and the output cannot be counted (remote).
+        bad_rows: rows that could not be decoded (listed in `bad_rows_file`), or None.
         splits: output splits by name ("data" for csv/augment, "train"/"eval" for transform).
         stats: what the analyzers computed (transform job), per output feature.
         label, key: the label and key columns, for loaders.
@@ -42,8 +43,8 @@ class JobResult:
     output: str
     runner: str
     seconds: float = 0.0
-    rows_in: int = 0
-    bad_rows: int = 0
+    rows_in: int | None = 0
+    bad_rows: int | None = 0
     bad_rows_file: str | None = None
     splits: dict[str, SplitInfo] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -73,17 +74,41 @@ class JobResult:
         )
 
     @classmethod
-    def finished(cls, job: str, output: str, outcome: Any, **fields: Any) -> JobResult:
-        """A completed run's result: time and row counts from its recio counters, plus `fields`."""
+    def finished(
+        cls,
+        job: str,
+        output: str,
+        outcome: Any,
+        *,
+        rows_per_input: int = 1,
+        **fields: Any,
+    ) -> JobResult:
+        """A completed run's result, plus `fields`: time, and row counts from its recio counters.
+
+        A runner that returns no metrics (a portable job server) still gets true counts: the
+        rows read are what the splits hold (`rows_per_input` output rows per input row) and the
+        bad rows are the lines of the dead-letter file.
+        """
+        from pipeline.outputs import count_lines
+
         counters = outcome.counters
+        bad_rows_file = join(output, BAD_ROWS_FILE)
+        rows_in = counters.get(ROWS_COUNTER)
+        if rows_in is None:
+            written = [info.rows for info in fields.get("splits", {}).values()]
+            known = None not in written
+            rows_in = sum(r for r in written if r is not None) // rows_per_input if known else None
+        bad_rows = counters.get("bad_rows")
+        if bad_rows is None:
+            bad_rows = count_lines(bad_rows_file)
         return cls(
             job=job,
             output=output,
             runner=outcome.runner,
             seconds=outcome.seconds,
-            rows_in=counters.get(ROWS_COUNTER, 0),
-            bad_rows=counters.get("bad_rows", 0),
-            bad_rows_file=join(output, BAD_ROWS_FILE),
+            rows_in=rows_in,
+            bad_rows=bad_rows,
+            bad_rows_file=bad_rows_file,
             pipeline_result=outcome.result,
             **fields,
         )
@@ -113,19 +138,23 @@ class JobResult:
         if self.dry_run:
             return _dry_run_summary(self)
         lines = [f"recio job {self.job}: finished in {self.seconds:.1f} s on {self.runner}"]
-        lines.append(f"  rows in      {self.rows_in:,}")
-        bad = f"  bad rows     {self.bad_rows:,}"
+        lines.append(f"  rows in      {_count(self.rows_in)}")
+        bad = f"  bad rows     {_count(self.bad_rows)}"
         if self.bad_rows_file:
             bad += f"  -> {self.bad_rows_file}"
         lines.append(bad)
         for name, info in self.splits.items():
             where = info.files[0] if len(info.files) == 1 else f"{len(info.files)} files"
-            lines.append(f"  {name:<12} {info.rows:,} rows -> {where}")
+            lines.append(f"  {name:<12} {_count(info.rows)} rows -> {where}")
         lines += _stats_lines(self.stats)
         if self.schema_file:
             lines.append(f"  schema       {self.schema_file}")
         lines.append(f"  output       {self.output}")
         return "\n".join(lines)
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else f"{value:,}"
 
 
 def _number(value: Any) -> str:
@@ -162,7 +191,8 @@ def _dry_run_summary(result: JobResult) -> str:
     info = result.extra.get("dry_run", {})
     lines = [
         f"recio job {result.job}: translated for {result.runner} (dry run, nothing submitted)",
-        f"  steps        {info.get('steps', '?')}",
+        f"  steps        {', '.join(info.get('top_steps') or []) or '?'}"
+        f" ({info.get('steps', '?')} transforms in all)",
         f"  image        {info.get('image', '?')}",
         f"  staged       {', '.join(info.get('staged', [])) or '-'}",
     ]

@@ -6,9 +6,11 @@ progress reporting, waiting, metrics and the translation of worker errors into o
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,19 @@ from pipeline import progress
 from pipeline.errors import JobFailedError, JobOptionsError, PipelineError, TooManyBadRowsError
 from pipeline.options import RunnerOptions
 
+log = logging.getLogger(__name__)
+# Runners whose options Beam declares in apache_beam.options: a Beam option they do not know
+# is a typo, not an engine's own option.
+KNOWN_RUNNERS = (
+    "FnApiRunner",
+    "DirectRunner",
+    "BundleBasedDirectRunner",
+    "DataflowRunner",
+    "PortableRunner",
+    "FlinkRunner",
+    "SparkRunner",
+    "PrismRunner",
+)
 _BEAM_SUFFIX = re.compile(r"\s*\[while running '([^']*)'\]")
 _ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception|Exit))\s*:\s*(.+)$")
 
@@ -32,9 +47,83 @@ class RunOutcome:
 
 
 def pipeline_options(runner: RunnerOptions) -> Any:
+    """Beam's PipelineOptions for the runner; a Beam option nobody declares is refused (Beam
+    itself would log and drop it, so `-- --job_endpiont=...` would silently do nothing)."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    return PipelineOptions(runner.pipeline_args())
+    options = PipelineOptions(runner.pipeline_args())
+    if runner.runner in KNOWN_RUNNERS:
+        with _silenced("apache_beam.options.pipeline_options"):
+            known = options.get_all_options()
+            given = options.get_all_options(retain_unknown_options=True)
+        unknown = sorted(f"--{name}" for name in set(given) - set(known))
+        if unknown:
+            raise JobOptionsError(
+                f"Beam has no option {', '.join(unknown)}; check the spelling of the Beam "
+                "options (those after '--')"
+            )
+    return options
+
+
+@contextlib.contextmanager
+def _silenced(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    saved = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = saved
+
+
+# What Beam logs while it builds, stages and submits a remote job, as a person would say it.
+_SUBMISSION_STEPS = (
+    (
+        re.compile(r"Executing command: .*(?:sdist|'build')"),
+        "building the recio package for the workers",
+    ),
+    (re.compile(r"Starting GCS upload to (\S+?)\.*$"), "staging {0}"),
+    (re.compile(r"^Create job: "), "submitting the job"),
+    (re.compile(r"Created job with id: \[(.*)\]"), "submitted job {0}"),
+    (re.compile(r"monitoring console, please navigate to (\S+)"), "watch it at {0}"),
+)
+_SUBMISSION_LOGGERS = (
+    "apache_beam.runners.portability.stager",
+    "apache_beam.runners.dataflow.internal.apiclient",
+)
+
+
+class _SubmissionSteps(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        for pattern, say in _SUBMISSION_STEPS:
+            found = pattern.search(message)
+            if found:
+                log.info(say.format(*found.groups()))
+                return
+
+
+@contextlib.contextmanager
+def _reporting_submission(runner: RunnerOptions) -> Iterator[None]:
+    """Say what a remote runner is doing (building, staging, submitting) while run() waits."""
+    if runner.local:
+        yield
+        return
+    handler = _SubmissionSteps(logging.INFO)
+    saved = []
+    for name in _SUBMISSION_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level, propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            logger.propagate = propagate
 
 
 def run(
@@ -60,14 +149,20 @@ def run(
         raise JobOptionsError(
             f"{runner.runner} rejected the options: {'; '.join(problems) or error}"
         ) from error
-    construct(pipeline)
+    try:
+        construct(pipeline)
+    except PipelineError:
+        raise
+    except Exception as error:  # TF/TFT tracing the graph, or a filesystem the job touches
+        raise translate_error(error) from error
     try:
         if runner.local and on_progress is not None:
             with progress.LocalReporter(on_progress):
                 result = pipeline.run()
                 result.wait_until_finish()
         else:
-            result = pipeline.run()
+            with _reporting_submission(runner):
+                result = pipeline.run()
             if not runner.dry_run:
                 progress.poll_remote(result, on_progress)
                 result.wait_until_finish()
@@ -117,7 +212,12 @@ def dry_run_details(result: Any) -> dict[str, Any]:
     if job is None:
         return {}
     proto = job.proto_pipeline
-    names = sorted({t.unique_name for t in proto.components.transforms.values()})
+    transforms = proto.components.transforms
+    names = sorted({t.unique_name for t in transforms.values()})
+    top: list[str] = []
+    for root in proto.root_transform_ids:  # the job's own steps, in the order it built them
+        children = transforms[root].subtransforms
+        top += [transforms[c].unique_name for c in children] or [transforms[root].unique_name]
     images, staged = [], []
     for env in proto.components.environments.values():
         if env.urn == "beam:env:docker:v1":
@@ -127,6 +227,7 @@ def dry_run_details(result: Any) -> dict[str, Any]:
             staged.append(role.staged_name)
     return {
         "steps": len(names),
+        "top_steps": top,
         "step_names": names,
         "image": images[0] if images else None,
         "staged": sorted(set(staged)),

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline import progress
 from pipeline._files import is_remote, join, scratch_dir
+from pipeline.cloud import check_cloud_access
 from pipeline.csv_format import file_columns
 from pipeline.inputs import check_remote_paths, detect_format, expand_inputs
 from pipeline.job_schema import infer_example_schema, options_csv_schema, with_roles
@@ -32,10 +33,11 @@ from pipeline.layout import (
     TRANSFORMED_METADATA_DIR,
 )
 from pipeline.options import TransformJobOptions
-from pipeline.outputs import output_files, prepare_output
+from pipeline.outputs import prepare_output, written_split
 from pipeline.preprocessing import load_preprocessing_fn, make_preprocessing_fn
 from pipeline.quiet import import_tensorflow_quietly
-from pipeline.results import JobResult, SplitInfo, write_job_file
+from pipeline.results import JobResult, write_job_file
+from pipeline.runner import pipeline_options
 from pipeline.schema import Schema, load_schema, save_schema, with_default_transforms
 
 MANAGED = (
@@ -64,7 +66,7 @@ def _schema_for(options: TransformJobOptions, files: list[str], fmt: str) -> Sch
 def _temp_dir(options: TransformJobOptions) -> str:
     if options.transform_temp_dir:
         return options.transform_temp_dir
-    if options.runner.local:
+    if options.runner.local or options.runner.dry_run:  # a dry run writes nothing remote
         return scratch_dir("recio-tft-")
     if options.runner.temp_location:
         return join(options.runner.temp_location, "recio-tft", uuid.uuid4().hex[:12])
@@ -81,6 +83,7 @@ def run_transform_job(
     The transforms come from the schema (per-column declarations; an inferred schema gets
     z-scores and vocabularies) or from `module_file`'s top-level `preprocessing_fn`.
     """
+    check_cloud_access(options.runner, options.inputs, options.output)
     files = expand_inputs(options.inputs, what="input")
     check_remote_paths(options.runner, files, options.output)
     fmt = detect_format(files, options.input_format)
@@ -104,6 +107,7 @@ def run_transform_job(
     if preprocessing_fn is None:
         preprocessing_fn = load_preprocessing_fn(str(options.module_file))
     run_opts = options.runner
+    pipeline_options(run_opts)  # Beam's options check out before anything is written
     if not run_opts.dry_run:
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
     temp_dir = _temp_dir(options)
@@ -130,6 +134,7 @@ def run_transform_job(
     def construct(p: Any) -> None:
         with tft_beam.Context(temp_dir=temp_dir):
             spread = not run_opts.local
+            source: Any
             if fmt == "csv":
                 source = beam_io.ReadCsvBatches(columns, schema, options.csv, spread=spread)
             else:
@@ -169,16 +174,14 @@ def run_transform_job(
     save_schema(schema, schema_path)
     counters = outcome.counters
     splits = {
-        "train": SplitInfo(
-            counters.get("train_rows_written", 0),
-            output_files(options.output, os.path.join(DATA_DIR, "train-*-of-*")),
+        name: written_split(
+            options.output,
+            os.path.join(DATA_DIR, f"{name}-*-of-*"),
+            counters,
+            f"{name}_rows_written",
         )
+        for name in (("train", "eval") if with_eval else ("train",))
     }
-    if with_eval:
-        splits["eval"] = SplitInfo(
-            counters.get("eval_rows_written", 0),
-            output_files(options.output, os.path.join(DATA_DIR, "eval-*-of-*")),
-        )
     result = JobResult.finished(
         "transform",
         options.output,

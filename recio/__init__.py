@@ -6,11 +6,17 @@ Keras models and training). This package wires them to the command line, importi
 ones only inside the commands that need them.
 """
 
-from importlib import metadata
-
-try:
-    __version__ = metadata.version("recio")
-except metadata.PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":  # looked up on demand: reading metadata costs start-up time
+        from importlib import metadata
+
+        try:
+            return metadata.version("recio")
+        except metadata.PackageNotFoundError:  # a checkout that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module 'recio' has no attribute {name!r}")

@@ -15,7 +15,7 @@ def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("RECIO_PURE_PYTHON"):
         return None, "python (forced by RECIO_PURE_PYTHON)"
     try:
-        from recordio import _speedups
+        from recordio import _speedups  # type: ignore[attr-defined]
     except ImportError:
         return None, "python"
     return _speedups, "c (hardware crc)" if _speedups.HARDWARE_CRC else "c (table crc)"

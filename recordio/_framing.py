@@ -132,7 +132,7 @@ def scan(
 
 def frame(records: Sequence[bytes | bytearray | memoryview]) -> bytes:
     """Frame records as TFRecord bytes, ready to write or compress."""
-    parts = []
+    parts: list[bytes | bytearray | memoryview] = []
     for data in records:
         if type(data) is memoryview:
             data = data.cast("B")  # len() in bytes, as the C twin's buffer length

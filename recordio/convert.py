@@ -33,7 +33,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from itertools import islice
@@ -99,7 +99,7 @@ def _merge(old: Kind | None, new: Kind) -> Kind | None:
 class _Kinds:
     """What pass one learned: the kind of each key and where it was first seen."""
 
-    kinds: dict[str, str]
+    kinds: dict[str, Kind]
     first_line: dict[str, tuple[str, int]]
 
 
@@ -229,7 +229,7 @@ def examples_from_jsonl(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
             yield encode_example(features)
 
 
-def _csv_rows(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(source: BinaryIO, name: str) -> Generator[tuple[int, list[str]]]:
     """(line number, cells) for each row of a UTF-8 CSV file, header first; blank lines skipped."""
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
@@ -382,7 +382,7 @@ def _open_inputs(
             while chunk := source.read(1 << 20):
                 spool.write(chunk)
             spool.seek(0)
-            source = spool  # type: ignore[assignment]
+            source = spool
         inputs.append((name, source))
     return inputs
 

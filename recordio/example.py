@@ -105,8 +105,8 @@ class FloatList:
     values: Any = ()
 
 
-_TYPED = {BytesList: BYTES, Int64List: INT64, FloatList: FLOAT}
-_SCALAR_KIND = {bytes: BYTES, str: BYTES, int: INT64, bool: INT64, float: FLOAT}
+_TYPED: dict[type, str] = {BytesList: BYTES, Int64List: INT64, FloatList: FLOAT}
+_SCALAR_KIND: dict[type, str] = {bytes: BYTES, str: BYTES, int: INT64, bool: INT64, float: FLOAT}
 
 
 def _numpy() -> Any:
@@ -229,6 +229,7 @@ def _feature(value: Any, where: str) -> bytes:
 
 def _encode_typed(values: Any, want: str, where: str) -> bytes:
     np = sys.modules.get("numpy")
+    kind: str | None
     if np is not None and isinstance(values, np.ndarray):
         kind, flat = _from_array(values, where, want)
     elif isinstance(values, (list, tuple, range)):
@@ -320,6 +321,7 @@ def _from_array(arr: Any, where: str, want: str | None) -> tuple[str, Any]:
     """Kind and flat (C-order) values of a numpy array; the dtype decides the kind."""
     np = _numpy()
     dk = arr.dtype.kind
+    kind: str
     if dk in "iub":
         kind = INT64
     elif dk == "f":
@@ -327,8 +329,8 @@ def _from_array(arr: Any, where: str, want: str | None) -> tuple[str, Any]:
     elif dk in "SU":
         kind = BYTES
     elif dk == "O":
-        kind, flat = _flatten(arr.ravel().tolist(), where, want)
-        return (kind or want or BYTES), flat
+        found, flat = _flatten(arr.ravel().tolist(), where, want)
+        return (found or want or BYTES), flat
     else:
         raise TypeError(f"{where}: numpy dtype {arr.dtype} cannot be stored in an Example")
     if want is not None and not _compatible(want, kind):
@@ -408,11 +410,11 @@ def _out_of_range(where: str, value: int) -> ValueError:
 
 
 def _kind_noun(kind: str) -> str:
-    return {BYTES: "bytes/str", INT64: "int", FLOAT: "float"}[kind]
+    return {"bytes": "bytes/str", "int64": "int", "float": "float"}[kind]
 
 
 def _wrapper_name(kind: str) -> str:
-    return {BYTES: "BytesList", INT64: "Int64List", FLOAT: "FloatList"}[kind]
+    return {"bytes": "BytesList", "int64": "Int64List", "float": "FloatList"}[kind]
 
 
 # =========================================================================== decoding
@@ -792,7 +794,7 @@ def _parse_int64_list(data: bytes, pos: int, end: int, what: str) -> Any:
             else:
                 if type(vals) is not list:
                     vals = vals.tolist()
-                vals.extend(got.tolist() if type(got) is not list else got)
+                vals.extend(got if isinstance(got, list) else got.tolist())
         else:
             pos = skip_field(data, pos, end, field, wt, tag_pos, what)
     return [] if vals is None else vals
@@ -808,7 +810,7 @@ def _parse_feature_lists(data: bytes, pos: int, end: int, out: dict[str, Any], n
             start, pos = read_len(data, pos, end, what)
             key, vpos, vend = _map_entry(data, start, pos, what)
             list_what = f"{_SEQUENCE} feature list {key!r}"
-            steps = []
+            steps: list[Any] = []
             while vpos < vend:
                 ftag = vpos
                 ffield, fwt, vpos = read_tag(data, vpos, vend, list_what)

@@ -57,6 +57,23 @@ class Backend:
     def count(self, paths: Sequence[str], opts: ReadOptions) -> list[int]:
         return [count_records(p, opts) for p in paths]
 
+    def follows(self, epoch: int) -> bool:
+        """Whether the producers already make `epoch`'s first batches (prefetch across epochs)."""
+        raise NotImplementedError
+
+    def advance(self) -> None:
+        """Take the epoch the producers are already making (after `follows` said yes)."""
+        raise NotImplementedError
+
+    def start(self, task: EpochTask, messages: bool) -> None:
+        raise NotImplementedError
+
+    def get(self, b: int) -> tuple[Any, dict[int, dict[str, list[np.ndarray]]], list[Any]]:
+        raise NotImplementedError
+
+    def end(self) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.ring.close()
 
@@ -72,6 +89,9 @@ class InlineBackend(Backend):
 
     def follows(self, epoch: int) -> bool:
         return False
+
+    def advance(self) -> None:  # pragma: no cover - follows() is never true inline
+        raise AssertionError("an inline backend makes no batches ahead")
 
     def start(self, task: EpochTask, messages: bool) -> None:
         self.end()
@@ -157,7 +177,7 @@ class WorkerBackend(Backend):
         self.dones = [ctx.Semaphore(0) for _ in range(workers)]
         for wid in range(workers):
             queues = (self.cmd_qs[wid], self.res_qs[wid], self.dones[wid])
-            p = ctx.Process(
+            p = ctx.Process(  # type: ignore[attr-defined]
                 target=process_main,
                 args=(wid, self._ctrl_seg.name, k, workers, layout, *queues),
                 name=f"recio-loader-{wid}",

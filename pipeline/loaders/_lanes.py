@@ -269,7 +269,7 @@ class Lane:
     def _ensure_buffers(self, n: int) -> None:
         for f in self.decoder.fields:
             if f.fixed_width and f.numeric and f.name not in self._buffers:
-                self._buffers[f.name] = np.empty((n, *f.row_shape), dtype=f.dtype)
+                self._buffers[f.name] = np.empty(f.batch_shape(n), dtype=f.dtype)
 
     def fill(
         self,

@@ -193,9 +193,9 @@ def start_without_main(proc: Any) -> None:
     if main is None:
         proc.start()
         return
-    missing = object()
-    saved_spec = getattr(main, "__spec__", missing)
-    saved_file = getattr(main, "__file__", missing)
+    missing: Any = object()
+    saved_spec: Any = getattr(main, "__spec__", missing)
+    saved_file: Any = getattr(main, "__file__", missing)
     try:
         main.__spec__ = None
         if saved_file is not missing:

@@ -61,6 +61,17 @@ class Field:
         """True when every row has the same shape: it can live in a preallocated array."""
         return self.row_shape is not None
 
+    def batch_shape(self, rows: int) -> tuple[int, ...]:
+        """The shape of `rows` rows of a fixed-width field."""
+        assert self.row_shape is not None, f"{self.name} has no fixed width"
+        return (rows, *self.row_shape)
+
+    @property
+    def raw_type(self) -> tuple[np.dtype, tuple[int, ...], int]:
+        """(dtype, shape, byte length) of a decode_bytes field's values."""
+        assert self.raw is not None and self.raw_shape is not None, f"{self.name} is no raw field"
+        return self.raw, self.raw_shape, self.raw.itemsize * int(np.prod(self.raw_shape))
+
 
 def make_fields(
     spec: Mapping[str, FeatureSpec],
@@ -333,7 +344,7 @@ class _Template:
                 raise _Unfit  # cut by the generic path, which keeps the code simple
             if f.raw is not None:
                 s, e = atoms[0][1], atoms[0][2]
-                if e - s != f.raw.itemsize * int(np.prod(f.raw_shape)):
+                if e - s != f.raw_type[2]:
                     raise _Unfit
                 self.plans.append(_Plan(f, 1, "raw", slice(s, e)))
             elif kind is Kind.BYTES:
@@ -368,7 +379,8 @@ class _Template:
         for plan in self.plans:
             f = plan.field
             if plan.how == "raw":
-                out[f.name] = mat[:, plan.cols].view(f.raw).reshape((k, *f.raw_shape))
+                raw, raw_shape, _ = f.raw_type
+                out[f.name] = mat[:, plan.cols].view(raw).reshape((k, *raw_shape))
             elif plan.how == "f32":
                 out[f.name] = mat[:, plan.cols].view("<f4").reshape(k, plan.count)
             elif plan.how == "varint":
@@ -473,7 +485,7 @@ class ExampleDecoder:
                     index=index,
                 )
             if f.raw is not None:
-                want = f.raw.itemsize * int(np.prod(f.raw_shape))
+                want = f.raw_type[2]
                 if len(arr[0]) != want:
                     raise RecordSpecError(
                         f"feature {f.name!r} holds {len(arr[0])} bytes, expected {want} "
@@ -504,7 +516,7 @@ class ExampleDecoder:
                 if out is not None and f.name in out and out[f.name].shape[0] >= n:
                     result[f.name] = out[f.name][:n]
                 else:
-                    result[f.name] = np.empty((n, *f.row_shape), dtype=f.dtype)
+                    result[f.name] = np.empty(f.batch_shape(n), dtype=f.dtype)
                 if not f.numeric:
                     result[f.name].fill(b"")
             if f.shape is None:
@@ -518,7 +530,7 @@ class ExampleDecoder:
         lengths = np.fromiter(map(len, records), dtype=np.int64, count=n)
         first = int(lengths[0])
         if (lengths == first).all():
-            groups = [(first, None)]
+            groups: list[tuple[int, np.ndarray | None]] = [(first, None)]
         else:
             uniq, inverse = np.unique(lengths, return_inverse=True)
             groups = [(int(u), np.flatnonzero(inverse == i)) for i, u in enumerate(uniq)]
@@ -553,7 +565,7 @@ class ExampleDecoder:
                 elif contiguous:
                     result[f.name][...] = vals.reshape(result[f.name].shape)
                 else:
-                    result[f.name][all_rows] = vals.reshape((all_rows.size, *f.row_shape))
+                    result[f.name][all_rows] = vals.reshape(f.batch_shape(all_rows.size))
         for rows in generic:
             self.generic_rows += rows.size
             for r in rows.tolist():

@@ -63,7 +63,7 @@ def _folder_files(folder: str, split: str | None) -> list[str]:
 
 def _remote_glob(pattern: str) -> list[str]:
     try:
-        import fsspec  # type: ignore[import-not-found]
+        import fsspec
     except ImportError:
         fsspec = None
     if fsspec is not None:
@@ -135,11 +135,11 @@ def open_binary(path: str) -> BinaryIO:
     if not is_remote(path):
         return open(_local(path), "rb")  # noqa: SIM115 - the caller closes it
     try:
-        import fsspec  # type: ignore[import-not-found]
+        import fsspec
     except ImportError:
         tf = sys.modules.get("tensorflow")
         if tf is not None:
-            return tf.io.gfile.GFile(path, "rb")  # type: ignore[no-any-return]
+            return tf.io.gfile.GFile(path, "rb")
         raise LoaderError(
             f"{path}: reading remote files needs fsspec (pip install fsspec gcsfs)"
         ) from None

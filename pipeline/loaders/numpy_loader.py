@@ -197,9 +197,10 @@ class NumpyLoader:
             got = [count_records(p, self.opts) for p in paths]
         fresh = dict(zip(missing, got, strict=True))
         for i, n in fresh.items():
-            if keys[i] is not None:  # remote files are counted afresh each time
-                _COUNTS[keys[i]] = n
-        return [fresh[i] if i in fresh else _COUNTS[key] for i, key in enumerate(keys)]
+            key = keys[i]
+            if key is not None:  # remote files are counted afresh each time
+                _COUNTS[key] = n
+        return [fresh[i] if i in fresh else _COUNTS[keys[i] or ()] for i in range(len(keys))]
 
     def _prepare(self) -> None:
         if self._units is not None:
@@ -220,7 +221,7 @@ class NumpyLoader:
         slotted = tuple(
             (f.name, "float32" if f.name in self.scales else f.dtype.str, f.row_shape)
             for f in self.fields
-            if f.fixed_width and f.numeric
+            if f.row_shape is not None and f.numeric
         )
         return SlotLayout(
             slotted, self.batch_size, max(1, min(self.lanes, len(self._units or [1])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -27,3 +28,16 @@ def abort(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     typer.secho(f"Error: {first}", err=True, fg=typer.colors.RED)
     sys.stdout.flush()
     raise typer.Exit(code)
+
+
+class _StepLines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        info(f"... {record.getMessage()}")
+
+
+def show_library_steps(logger: logging.Logger) -> None:
+    """Print a library's INFO messages (what it is doing) as `... message` lines on stderr."""
+    if not any(isinstance(h, _StepLines) for h in logger.handlers):
+        logger.addHandler(_StepLines(logging.INFO))
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -187,11 +187,16 @@ def _csv_format(header: bool, delimiter: str, multiline: bool, columns: str | No
     return CsvFormat(header=header, delimiter=delimiter, multiline=multiline, column_names=names)
 
 
-def _start() -> None:
-    """Silence library logging; the jobs import TensorFlow quietly once their inputs check out."""
+def _start(quiet: bool) -> None:
+    """Silence library logging (the jobs import TensorFlow quietly once their inputs check out)
+    and, unless quiet, show what the job says it is doing (building, staging, submitting)."""
+    import logging
+
     from pipeline.quiet import quiet_library_logs
 
     quiet_library_logs()
+    if not quiet:
+        _console.show_library_steps(logging.getLogger("pipeline"))
 
 
 # -- commands -------------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def csv_command(
 
     Example: recio job csv 'data/*.csv' --output out/examples --max-bad-rows 100
     """
-    _start()
+    _start(quiet)
     from pipeline.csv_job import run_csv_job
     from pipeline.options import CsvJobOptions
 
@@ -290,7 +295,7 @@ def transform_command(
 
     Example: recio job transform housing.csv --output out/housing --label median_house_value
     """
-    _start()
+    _start(quiet)
     from pipeline.options import TransformJobOptions
     from pipeline.transform_job import run_transform_job
 
@@ -378,7 +383,7 @@ def augment_command(
 
     Example: recio job augment photos/ --output out/augmented --copies 4 --no-rotate
     """
-    _start()
+    _start(quiet)
     from pipeline.augment_job import run_augment_job
     from pipeline.options import AugmentJobOptions, AugmentOptions
 

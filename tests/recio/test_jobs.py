@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,50 @@ print("HEAVY", sorted(m for m in ("apache_beam", "tensorflow") if m in sys.modul
     assert len([x for x in lines if x.startswith("ERROR")]) == 4, done.stdout
     assert "lacks column 'z'" in done.stdout
     assert lines[-1] == "HEAVY []"
+
+
+@pytest.mark.requires_beam
+def test_a_real_dataflow_submission_says_why_it_cannot_start_within_a_minute(tmp_path) -> None:
+    started = time.monotonic()
+    done = recio("job", "csv", "gs://my-bucket/in/*.csv", "--output", "gs://my-bucket/out",
+                 "--runner", "DataflowRunner", "--project", "my-project", "--region",
+                 "us-central1", "--temp-location", "gs://my-bucket/tmp", "--setup-file",
+                 "setup.py", timeout=120)  # fmt: skip
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stderr
+    (line,) = _error_lines(done.stderr)
+    assert "cannot reach" in line or "no Google Cloud credentials" in line
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.requires_beam
+def test_a_misspelt_beam_option_after_the_double_dash_is_refused(tmp_path) -> None:
+    done = recio("job", "csv", "builtin:people:5", "--output", str(tmp_path / "o"),
+                 "--", "--job_endpiont=localhost:1")  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert _error_lines(done.stderr) == [
+        "Error: Beam has no option --job_endpiont; check the spelling of the Beam options "
+        "(those after '--')"
+    ]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_job_command_without_the_beam_extra_names_the_extra(tmp_path) -> None:
+    """A bare `pip install recio` has no Beam: simulate it by hiding the module."""
+    hide = tmp_path / "hide"
+    (hide / "apache_beam").mkdir(parents=True)
+    (hide / "apache_beam" / "__init__.py").write_text("raise ImportError('hidden')\n")
+    code = (
+        "import sys, importlib.util as u\n"
+        "real = u.find_spec\n"
+        "u.find_spec = lambda name, *a: None if name.split('.')[0] == 'apache_beam' "
+        "else real(name, *a)\n"
+        "from recio.cli import main\n"
+        f"main(['job', 'csv', 'x.csv', '--output', {str(tmp_path / 'o')!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1, done.stderr
+    assert _error_lines(done.stderr) == [
+        "Error: this command needs apache_beam, which is not installed; install it with: "
+        "pip install 'recio[beam]'"
+    ]
