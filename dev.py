@@ -65,7 +65,11 @@ def _prefer_python311() -> None:
 
 CORE_VENV = ROOT / ".venv-core"
 # Run against the installed package, from a copy of the tests (so the checkout is not imported).
-CORE_TESTS = ("tests/recordio", "tests/recio/test_records.py", "tests/pipeline/test_loaders.py")
+CORE_TESTS = (
+    "tests/recordio",
+    "tests/recio/test_records.py",
+    "tests/pipeline/loaders/test_numpy_loader.py",
+)
 HEAVY = ("tensorflow", "apache_beam", "tensorflow_transform", "keras", "jax", "torch")
 CORE_RUN = f"""
 import sys, tempfile, importlib.util

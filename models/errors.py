@@ -6,29 +6,13 @@ the Python parameters the message names (a command-line front end shows them as 
 
 from __future__ import annotations
 
+from recordio.errors import StructuredError
 
-class ModelError(Exception):
+
+class ModelError(StructuredError):
     """Base of every error the models package raises on bad input, options or data."""
 
     kind = "model"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        path: str | None = None,
-        hint: str | None = None,
-        params: tuple[str, ...] = (),
-    ) -> None:
-        self.detail = detail
-        self.path = path
-        self.hint = hint
-        self.params = params
-        super().__init__(detail)
-
-    def __str__(self) -> str:
-        text = f"{self.path}: {self.detail}" if self.path else self.detail
-        return f"{text}; {self.hint}" if self.hint else text
 
 
 class UnknownModelError(ModelError):

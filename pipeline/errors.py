@@ -9,29 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from recordio.errors import StructuredError
 
-class PipelineError(Exception):
+
+class PipelineError(StructuredError):
     """Base of every error the pipeline package raises on bad input, options or data."""
 
     kind = "pipeline"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        path: str | None = None,
-        hint: str | None = None,
-        params: tuple[str, ...] = (),
-    ) -> None:
-        self.detail = detail
-        self.path = path
-        self.hint = hint
-        self.params = params
-        super().__init__(detail)
-
-    def __str__(self) -> str:
-        text = f"{self.path}: {self.detail}" if self.path else self.detail
-        return f"{text}; {self.hint}" if self.hint else text
 
 
 class SchemaError(PipelineError):
@@ -98,12 +82,8 @@ class RecordSpecError(LoaderError):
         self.index = index
         super().__init__(detail, **where)
 
-    def __str__(self) -> str:
-        if self.path is None:
-            return super().__str__()
-        where = f"record {self.index}: " if self.index is not None else ""
-        text = f"{self.path}: {where}{self.detail}"
-        return f"{text}; {self.hint}" if self.hint else text
+    def where(self) -> str:
+        return f"record {self.index}" if self.index is not None and self.path else ""
 
 
 class WorkerError(LoaderError):

@@ -12,7 +12,41 @@ from __future__ import annotations
 from typing import Any
 
 
-class RecordIOError(Exception):
+class StructuredError(Exception):
+    """What every error of recio's libraries carries, whatever the package: `str()` is one line
+    (where: what; what to do), `kind` a short stable name for reports, `params` the Python
+    parameters the message names. pipeline's and models' trees grow from here too."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        path: str | None = None,
+        hint: str | None = None,
+        params: tuple[str, ...] = (),
+    ) -> None:
+        self.detail = detail
+        self.path = path
+        self.hint = hint
+        self.params = params
+        super().__init__(detail)
+
+    @property
+    def kind(self) -> str:
+        """A short stable name of what failed, for JSON reports."""
+        return "error"
+
+    def where(self) -> str:
+        """Where inside `path` (a record, a byte), when that is known."""
+        return ""
+
+    def __str__(self) -> str:
+        parts = [part for part in (self.path, self.where()) if part]
+        text = ": ".join([*parts, self.detail])
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class RecordIOError(StructuredError):
     """Base of every recordio error; `str()` is one line: where, what, what to do."""
 
     def __init__(
@@ -26,19 +60,10 @@ class RecordIOError(Exception):
         hint: str | None = None,
         params: tuple[str, ...] = (),
     ) -> None:
-        self.detail = detail
-        self.path = path
         self.index = index
         self.offset = offset
         self.compressed_offset = compressed_offset
-        self.hint = hint
-        self.params = params
-        super().__init__(detail)
-
-    @property
-    def kind(self) -> str:
-        """A short stable name of what failed, for JSON reports."""
-        return "error"
+        super().__init__(detail, path=path, hint=hint, params=params)
 
     def where(self) -> str:
         parts = []
@@ -50,11 +75,6 @@ class RecordIOError(Exception):
         if self.compressed_offset is not None:
             parts.append(f"(compressed byte ~{self.compressed_offset})")
         return " ".join(parts)
-
-    def __str__(self) -> str:
-        parts = [part for part in (self.path, self.where()) if part]
-        text = ": ".join([*parts, self.detail])
-        return f"{text}; {self.hint}" if self.hint else text
 
 
 class CorruptRecordError(RecordIOError):

@@ -13,14 +13,12 @@ inputs check out, so `recio --help` and mistyped paths stay fast.
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from recio.cli import _builtin, _console, _extras
+from recio.cli._options import option_group
 
 job_app = typer.Typer(
     name="job",
@@ -98,31 +96,62 @@ _RUNNER_FLAGS: dict[str, tuple[Any, Any]] = {
 }
 
 
-def with_runner_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a job command the runner flags; it receives them as one `runner: RunnerOptions`,
-    with the Beam options that followed `--`. It also checks that the beam extra is installed."""
-    signature = inspect.signature(command, eval_str=True)
-    kept = [p for p in signature.parameters.values() if p.name != "runner"]
-    added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
-        for name, (kind, default) in _RUNNER_FLAGS.items()
-    ]
+def _runner(ctx: typer.Context, **flags: Any) -> Any:
+    """The runner flags and the Beam options after `--`, as one RunnerOptions; the jobs need
+    the beam extra, so it is checked here, before anything else."""
+    _extras.require("beam")
+    from pipeline.options import RunnerOptions
 
-    @functools.wraps(command)
-    def wrapper(ctx: typer.Context, **values: Any) -> None:
-        _extras.require("beam")
-        from pipeline.options import RunnerOptions
+    return RunnerOptions(beam_args=tuple(ctx.obj or ()), **flags)
 
-        flags = {name: values.pop(name) for name in _RUNNER_FLAGS}
-        beam_args = tuple(ctx.obj or ())
-        command(ctx, runner=RunnerOptions(beam_args=beam_args, **flags), **values)
 
-    parameters = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.name != "ctx" else p for p in kept
-    ]
-    wrapper.__signature__ = signature.replace(parameters=[*parameters, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*parameters, *added]}
-    return wrapper
+with_runner_options = option_group("runner", _RUNNER_FLAGS, build=_runner)
+
+_CSV_FLAGS: dict[str, tuple[Any, Any]] = {
+    "header": (
+        Annotated[
+            bool,
+            typer.Option(
+                "--header/--no-header", help="The first line of each file names the columns."
+            ),
+        ],
+        True,
+    ),
+    "delimiter": (
+        Annotated[str, typer.Option("--delimiter", help="Cell separator (one character).")],
+        ",",
+    ),
+    "multiline_cells": (
+        Annotated[
+            bool, typer.Option("--multiline-cells", help="Allow line breaks inside quoted cells.")
+        ],
+        False,
+    ),
+    "columns": (
+        Annotated[
+            str | None,
+            typer.Option(
+                "--columns", help="Comma-separated names for header-less files without a schema."
+            ),
+        ],
+        None,
+    ),
+}
+
+
+def _csv(
+    ctx: typer.Context, header: bool, delimiter: str, multiline_cells: bool, columns: str | None
+) -> Any:
+    """The CSV flags as one CsvFormat."""
+    from pipeline.csv_format import CsvFormat
+
+    names = tuple(c.strip() for c in columns.split(",")) if columns else None
+    return CsvFormat(
+        header=header, delimiter=delimiter, multiline=multiline_cells, column_names=names
+    )
+
+
+with_csv_options = option_group("csv", _CSV_FLAGS, build=_csv)
 
 
 # -- shared options -------------------------------------------------------------------------------
@@ -152,19 +181,6 @@ Key = Annotated[
     str | None,
     typer.Option("--key", help="Column identifying a row; the train/eval split hashes it."),
 ]
-Header = Annotated[
-    bool,
-    typer.Option("--header/--no-header", help="The first line of each file names the columns."),
-]
-Delimiter = Annotated[str, typer.Option("--delimiter", help="Cell separator (one character).")]
-Multiline = Annotated[
-    bool,
-    typer.Option("--multiline-cells", help="Allow line breaks inside quoted cells."),
-]
-Columns = Annotated[
-    str | None,
-    typer.Option("--columns", help="Comma-separated names for header-less files without a schema."),
-]
 InferRows = Annotated[int, typer.Option("--infer-rows", min=1, help="Rows read to infer a schema.")]
 MaxBadRows = Annotated[
     int | None,
@@ -178,13 +194,6 @@ def _progress(quiet: bool) -> Any:
     if quiet:
         return None
     return lambda rows: _console.info(f"... {rows:,} rows processed")
-
-
-def _csv_format(header: bool, delimiter: str, multiline: bool, columns: str | None) -> Any:
-    from pipeline.csv_format import CsvFormat
-
-    names = tuple(c.strip() for c in columns.split(",")) if columns else None
-    return CsvFormat(header=header, delimiter=delimiter, multiline=multiline, column_names=names)
 
 
 def _start(quiet: bool) -> None:
@@ -202,6 +211,7 @@ def _start(quiet: bool) -> None:
 # -- commands -------------------------------------------------------------------------------
 @job_app.command("csv")
 @with_runner_options
+@with_csv_options
 def csv_command(
     ctx: typer.Context,
     inputs: Inputs,
@@ -209,16 +219,13 @@ def csv_command(
     schema: Schema = None,
     label: Label = None,
     key: Key = None,
-    header: Header = True,
-    delimiter: Delimiter = ",",
-    multiline_cells: Multiline = False,
-    columns: Columns = None,
     infer_rows: InferRows = 100_000,
     max_bad_rows: MaxBadRows = None,
     shards: Shards = 0,
     compression: Compression = "GZIP",
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    csv: Any = None,
     runner: Any = None,
 ) -> None:
     """Convert CSV files to sharded GZIP TFRecords of tf.train.Examples.
@@ -237,7 +244,7 @@ def csv_command(
         inputs=paths,
         output=output,
         schema=schema,
-        csv=_csv_format(header, delimiter, multiline_cells, columns),
+        csv=csv,
         label=label,
         key=key,
         infer_rows=infer_rows,
@@ -252,6 +259,7 @@ def csv_command(
 
 @job_app.command("transform")
 @with_runner_options
+@with_csv_options
 def transform_command(
     ctx: typer.Context,
     inputs: Inputs,
@@ -272,10 +280,6 @@ def transform_command(
     split_salt: Annotated[
         str, typer.Option("--split-salt", help="Changes the split, deterministically.")
     ] = "",
-    header: Header = True,
-    delimiter: Delimiter = ",",
-    multiline_cells: Multiline = False,
-    columns: Columns = None,
     infer_rows: InferRows = 100_000,
     max_bad_rows: MaxBadRows = None,
     shards: Shards = 0,
@@ -285,6 +289,7 @@ def transform_command(
     ] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    csv: Any = None,
     runner: Any = None,
 ) -> None:
     """Analyze the train split with tf.Transform, transform train and eval, save transform_fn.
@@ -306,7 +311,7 @@ def transform_command(
         schema=schema,
         module_file=module_file,
         input_format=input_format,
-        csv=_csv_format(header, delimiter, multiline_cells, columns),
+        csv=csv,
         label=label,
         key=key,
         eval_fraction=eval_fraction,

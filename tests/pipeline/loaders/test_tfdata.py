@@ -17,7 +17,7 @@ from pipeline.loaders import (
     OrderOptions,
     WorkerOptions,
 )
-from tests.pipeline.test_loaders_data import (
+from tests.pipeline.loaders.loader_data import (
     collect,
     fmnist_arrays,
     keys,

@@ -23,7 +23,7 @@ from pipeline.loaders import (
 )
 from pipeline.loaders.decode import ExampleDecoder, make_fields
 from pipeline.loaders.spec import spec_from_schema_text
-from tests.pipeline.test_loaders_data import collect, fmnist_arrays, keys, write_fmnist
+from tests.pipeline.loaders.loader_data import collect, fmnist_arrays, keys, write_fmnist
 
 N = 1000
 RAW = {"image": ("uint8", (28, 28))}
