@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -45,14 +46,31 @@ def _stdout_gone() -> None:
     sys.exit(0)
 
 
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _console.Terminated
+
+
+def _catch_signals() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every writer's and job's cleanup runs for both."""
+    with contextlib.suppress(ValueError):  # not the main thread (tests calling main())
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry: user-facing errors become one line on stderr, never a traceback."""
+    _console.guard_std_streams()
+    _catch_signals()
     args = list(sys.argv[1:] if argv is None else argv)
     args, beam_args = jobs.split_beam_args(args)
     try:
         code = app(args=args, prog_name="recio", standalone_mode=False, obj=beam_args)
     except SystemExit:
         raise
+    except _console.Terminated:
+        _console.info("Terminated.")
+        sys.exit(_console.EXIT_TERMINATED)
+    except _console.ClosedStreamError as error:
+        _exit(str(error), _console.EXIT_USER_ERROR)
     except KeyboardInterrupt:
         _console.info("Interrupted.")
         sys.exit(130)
