@@ -26,7 +26,6 @@ from pipeline.schema import FLOAT, INT, STRING, Column, Schema, schema_from_colu
 from recordio import Kind
 from recordio.cells import FLOAT_PATTERN, INT_PATTERN, parse_float, parse_int
 
-
 DEFAULT_NON_NUMERIC_FRACTION = 0.05
 NON_FINITE_POLICIES = ("missing", "bad_row")
 _NON_FINITE = r"^\s*[+-]?(?:[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)\s*$"
