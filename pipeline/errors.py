@@ -30,6 +30,12 @@ class JobOptionsError(PipelineError):
     kind = "job_options"
 
 
+class OutputExistsError(PipelineError):
+    """The output folder holds an earlier run's outputs, and replacing them was not asked for."""
+
+    kind = "output_exists"
+
+
 class InputError(PipelineError):
     """Input files are missing, empty or unreadable (no match, bad header, no images)."""
 
@@ -99,6 +105,7 @@ __all__ = [
     "JobOptionsError",
     "LoaderError",
     "LoaderOptionError",
+    "OutputExistsError",
     "PipelineError",
     "RecordSpecError",
     "SchemaError",

@@ -46,7 +46,11 @@ def _stdout_gone() -> None:
     sys.exit(0)
 
 
+_signalled: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _signalled.append(signum)
     raise _console.Terminated
 
 
@@ -98,4 +102,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             "(rerun with RECIO_DEBUG=1 for a traceback and report it)",
             _console.EXIT_INTERNAL,
         )
+    if code == 130:  # typer turns a KeyboardInterrupt in a command into a silent Exit(130)
+        if _signalled:
+            _console.info("Terminated.")
+            sys.exit(_console.EXIT_TERMINATED)
+        _console.info("Interrupted.")
     sys.exit(code if isinstance(code, int) else 0)
