@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from models.errors import RunExistsError, TrainingOptionError
+from models.errors import ModelError, RunExistsError, TrainingOptionError
 
 MANIFEST = "recio_model.json"
 
@@ -48,17 +48,39 @@ def staged_run(output: Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a fresh hidden sibling of `output` to train into; publish it as `output` on success."""
     output = check_output(Path(output), overwrite=overwrite)
     parent = output.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
     # short, so that any name the filesystem accepts for the run also works for its sibling
     stage = parent / f".{output.name[:200]}.tmp-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        stage.mkdir()
+    except OSError as error:
+        raise _cannot_write(output, error) from None
     try:
         yield stage
-        publish(stage, output)
+        try:
+            publish(stage, output)
+        except OSError as error:
+            raise _cannot_write(output, error) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+def _cannot_write(output: Path, error: OSError) -> ModelError:
+    """An OSError about the staging folder, told about the folder the user named."""
+    from pipeline.outputs import blocking_file
+
+    in_the_way = blocking_file(str(output))
+    if in_the_way is not None:
+        return ModelError(
+            f"{in_the_way} is a file, not a folder; choose another output folder",
+            path=str(output),
+        )
+    return ModelError(
+        f"cannot write the run there: {error.strerror or error}; choose a folder you can write to",
+        path=str(output),
+    )
 
 
 def publish(stage: Path, output: Path) -> None:

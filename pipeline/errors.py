@@ -36,6 +36,12 @@ class OutputExistsError(PipelineError):
     kind = "output_exists"
 
 
+class OutputWriteError(PipelineError):
+    """The output folder cannot be created or written (permissions, a file in the way)."""
+
+    kind = "output_write"
+
+
 class InputError(PipelineError):
     """Input files are missing, empty or unreadable (no match, bad header, no images)."""
 
@@ -106,6 +112,7 @@ __all__ = [
     "LoaderError",
     "LoaderOptionError",
     "OutputExistsError",
+    "OutputWriteError",
     "PipelineError",
     "RecordSpecError",
     "SchemaError",

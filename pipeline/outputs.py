@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 
 from pipeline._files import is_remote, join
-from pipeline.errors import JobOptionsError, OutputExistsError
+from pipeline.errors import JobOptionsError, OutputExistsError, OutputWriteError
 from pipeline.layout import DATA_PREFIX, JOB_FILE, RAW_METADATA_DIR
 from pipeline.results import SplitInfo
 from pipeline.schema import Schema
@@ -96,17 +96,50 @@ def staged_output(
         return
     check_output(output, managed, overwrite=overwrite)
     parent = os.path.dirname(os.path.abspath(output))
-    os.makedirs(parent, exist_ok=True)
     name = os.path.basename(os.path.abspath(output))
     stage = os.path.join(parent, f".{name[:200]}.tmp-{os.getpid()}")
-    shutil.rmtree(stage, ignore_errors=True)
-    os.mkdir(stage)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        os.mkdir(stage)
+    except OSError as error:
+        raise _cannot_write(output, error) from None
     try:
         yield stage
-        publish(stage, output, managed)
+        try:
+            publish(stage, output, managed)
+        except OSError as error:
+            raise _cannot_write(output, error) from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+
+
+def blocking_file(path: str) -> str | None:
+    """The file that sits where `path` needs a folder (`path` itself or one above it), if any."""
+    current = os.path.abspath(path)
+    given = path
+    while True:
+        if os.path.exists(current):
+            return given if not os.path.isdir(current) else None
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current, given = parent, os.path.dirname(given) or "."
+
+
+def _cannot_write(output: str, error: OSError) -> OutputWriteError:
+    """An OSError about the staging folder, told about the folder the user named."""
+    in_the_way = blocking_file(output)
+    if in_the_way is not None:
+        return OutputWriteError(
+            f"{in_the_way} is a file, not a folder; choose another output folder", path=output
+        )
+    return OutputWriteError(
+        f"cannot write the job's outputs there: {error.strerror or error}; "
+        "choose a folder you can write to",
+        path=output,
+    )
 
 
 def publish(stage: str, output: str, managed: Iterable[str]) -> None:
