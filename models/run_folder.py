@@ -27,6 +27,7 @@ def check_output(output: Path, *, overwrite: bool = False) -> Path:
             f"output={output} is a file; give a folder for the run", params=("output",)
         )
     if not output.is_dir() or not any(output.iterdir()):
+        _check_writable(output)
         return output
     if not (output / MANIFEST).is_file():
         raise TrainingOptionError(
@@ -41,6 +42,20 @@ def check_output(output: Path, *, overwrite: bool = False) -> Path:
             params=("output", "overwrite"),
         )
     return output
+
+
+def _check_writable(output: Path) -> None:
+    """Fail before any work when the run could not be written where it is asked for."""
+    from pipeline.outputs import blocking_file
+
+    in_the_way = blocking_file(str(output))
+    if in_the_way is not None:
+        raise _cannot_write(output, NotADirectoryError(20, "Not a directory"))
+    parent = output.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _cannot_write(output, PermissionError(13, "Permission denied"))
 
 
 @contextlib.contextmanager

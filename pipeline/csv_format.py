@@ -74,11 +74,19 @@ class CsvFormat:
                 params=("non_finite",),
             )
         if len(self.delimiter) != 1:
-            raise InputError(f"the delimiter must be one character, got {self.delimiter!r}")
+            raise JobOptionsError(
+                f"delimiter must be one character, got {self.delimiter!r}", params=("delimiter",)
+            )
         if len(self.quote_char) != 1:
-            raise InputError(f"the quote character must be one character, got {self.quote_char!r}")
+            raise JobOptionsError(
+                f"quote_char must be one character, got {self.quote_char!r}",
+                params=("quote_char",),
+            )
         if self.block_bytes < 1024:
-            raise InputError(f"block_bytes must be at least 1024, got {self.block_bytes}")
+            raise JobOptionsError(
+                f"block_bytes must be at least 1024, got {self.block_bytes}",
+                params=("block_bytes",),
+            )
 
 
 _CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
