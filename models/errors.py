@@ -27,6 +27,17 @@ class DataSpecError(ModelError):
     kind = "data_spec"
 
 
+class VariableLengthError(DataSpecError):
+    """A feature the model needs at a fixed size holds a varying number of values (or is missing
+    from some records); `feature` names it."""
+
+    kind = "variable_length"
+
+    def __init__(self, detail: str, *, feature: str, **where: object) -> None:
+        self.feature = feature
+        super().__init__(detail, **where)  # type: ignore[arg-type]
+
+
 class TrainingOptionError(ModelError):
     """A training option out of range or contradicting another one."""
 
@@ -66,4 +77,5 @@ __all__ = [
     "RunExistsError",
     "TrainingOptionError",
     "UnknownModelError",
+    "VariableLengthError",
 ]
