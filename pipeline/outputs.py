@@ -11,8 +11,14 @@ import shutil
 from collections.abc import Iterable, Iterator
 
 from pipeline._files import is_remote, join
-from pipeline.errors import JobOptionsError, OutputExistsError, OutputWriteError
-from pipeline.layout import DATA_PREFIX, JOB_FILE, RAW_METADATA_DIR
+from pipeline.errors import (
+    JobOptionsError,
+    OutputExistsError,
+    OutputWriteError,
+    PipelineError,
+    TooManyBadRowsError,
+)
+from pipeline.layout import BAD_ROWS_FILE, DATA_PREFIX, JOB_FILE, RAW_METADATA_DIR
 from pipeline.results import SplitInfo
 from pipeline.schema import Schema
 
@@ -110,9 +116,24 @@ def staged_output(
             publish(stage, output, managed)
         except OSError as error:
             raise _cannot_write(output, error) from None
-    except BaseException:
+    except BaseException as error:
+        if isinstance(error, TooManyBadRowsError):
+            _keep_dead_letters(stage, output)
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(error, PipelineError):  # name the user's folder, not the staging one
+            error.detail = error.detail.replace(stage, output)
+            if error.path:
+                error.path = error.path.replace(stage, output)
         raise
+
+
+def _keep_dead_letters(stage: str, output: str) -> None:
+    """A job failed on too many bad rows: OUT/bad_rows.jsonl is what the user needs to see."""
+    dead = os.path.join(stage, BAD_ROWS_FILE)
+    if os.path.isfile(dead):
+        with contextlib.suppress(OSError):
+            os.makedirs(output, exist_ok=True)
+            os.replace(dead, os.path.join(output, BAD_ROWS_FILE))
 
 
 def blocking_file(path: str) -> str | None:
