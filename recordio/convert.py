@@ -50,6 +50,7 @@ from recordio.example import (
 )
 from recordio.files import shard_names
 from recordio.kinds import Kind
+from recordio.outputs import check_path, refuse_unsafe_outputs
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
 from recordio.writer import TFRecordWriter
 
@@ -415,12 +416,14 @@ def text_to_tfrecords(
     level: int | None = None,
     shards: int = 1,
     stdout: BinaryIO | None = None,
+    overwrite: bool = False,
 ) -> WriteSummary:
     """Convert text inputs (`-` = stdin) into TFRecords at `out` (`-` = stdout).
 
     `fmt`: auto (CSV for `.csv`, else JSON Lines), jsonl, csv, raw (one record per line),
     base64 (one base64 record per line). With `shards` > 1 records go round-robin to the files
     of `shard_names(out, shards)`; every one is published only when the whole input converted.
+    An existing output is replaced only with `overwrite`, and an input never is.
     """
     started = time.perf_counter()
     fmt = input_format(inputs, fmt)
@@ -431,6 +434,8 @@ def text_to_tfrecords(
     if out != "-" and os.path.isdir(out):
         raise ConvertError("is a folder; give a file name to write", path=out)
     codec = Compression.for_path(out if out != "-" else "", compression)
+    names = shard_names(out, shards) if out != "-" else []
+    refuse_unsafe_outputs(names, [check_path(p) for p in inputs], overwrite=overwrite)
     if level is not None and codec is Compression.NONE:
         raise OptionError(
             "level applies to compressed output",
@@ -452,7 +457,6 @@ def text_to_tfrecords(
                 count = writer.write_many(records)
             sink.flush()
             return WriteSummary(count, ["<stdout>"], sink.count, time.perf_counter() - started)
-        names = shard_names(out, shards)
         with ExitStack() as writers_stack:
             # All shards are open together: if the input fails, every one is discarded.
             writers = [

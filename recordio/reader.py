@@ -44,6 +44,7 @@ from recordio.errors import (
     RecordTooLargeError,
     TruncatedRecordError,
 )
+from recordio.outputs import check_path
 
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
@@ -110,6 +111,7 @@ class TFRecordReader:
         self._salvage = Salvage(on_damage, max_record_bytes) if on_damage is not None else None
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
+            check_path(os.fspath(source))
             self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
             self._owns_file = True
         else:

@@ -122,6 +122,10 @@ def write(
             " out-00000-of-0000N.tfrecord.gz, ...",
         ),
     ] = 1,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace OUT if it exists (never one of the inputs)."),
+    ] = False,
 ) -> None:
     """Write TFRecords of tf.train.Examples from JSON Lines or CSV, or raw records from lines.
 
@@ -132,8 +136,9 @@ def write(
     CSV (a header row, then data): a column is int64 when every non-empty cell is an integer,
     else float when every one is a number, else bytes; empty cells are left out.
 
-    A .gz output name means GZIP unless --compression says otherwise.
-    Prints one summary line on stderr.
+    A .gz output name means GZIP unless --compression says otherwise. An existing OUT is
+    replaced only with --overwrite (atomically: the old file stays until the new one is
+    complete), and never when it is one of the inputs. Prints one summary line on stderr.
 
     Example: recio write train.tfrecord.gz rows.jsonl --shards 4
     """
@@ -150,7 +155,13 @@ def write(
     if out == "-" and sys.stdout.isatty():
         _console.abort("refusing to write binary TFRecords to a terminal; redirect stdout")
     summary = text_to_tfrecords(
-        out, paths, fmt=fmt_name, compression=compression, level=level, shards=shards
+        out,
+        paths,
+        fmt=fmt_name,
+        compression=compression,
+        level=level,
+        shards=shards,
+        overwrite=overwrite,
     )
     _console.info(summary.line())
 
