@@ -122,6 +122,9 @@ def write(
             " out-00000-of-0000N.tfrecord.gz, ...",
         ),
     ] = 1,
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="CSV cell separator (one character), e.g. ';'.")
+    ] = ",",
     overwrite: Annotated[
         bool,
         typer.Option("--overwrite", help="Replace OUT if it exists (never one of the inputs)."),
@@ -150,7 +153,7 @@ def write(
         fmt_name = "base64" if b64 else "raw"
     else:
         fmt_name = fmt.value
-    paths = _expand(inputs or ["-"])
+    paths = _expand(inputs or ["-"], folders=False)
     _refuse_terminal_stdin(paths)
     if out == "-" and sys.stdout.isatty():
         _console.abort("refusing to write binary TFRecords to a terminal; redirect stdout")
@@ -162,6 +165,7 @@ def write(
         level=level,
         shards=shards,
         overwrite=overwrite,
+        delimiter=delimiter,
     )
     _console.info(summary.line())
 
@@ -293,10 +297,10 @@ def register(app: typer.Typer) -> None:
 # =========================================================================== output helpers
 
 
-def _expand(patterns: list[str]) -> list[str]:
+def _expand(patterns: list[str], *, folders: bool = True) -> list[str]:
     from recordio.files import expand_paths
 
-    return expand_paths(patterns)
+    return expand_paths(patterns, folders=folders)
 
 
 def _print_lines(rows: Iterable[Any], *, raw: bool) -> None:
