@@ -8,6 +8,7 @@ writer can leave a shorter file that still reads back without an error.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -59,6 +60,23 @@ def temp_path_for(path: str) -> str:
         while len(os.fsencode(name)) > room:  # a multi-byte character cut in the middle
             name = name[:-1]
     return os.path.join(folder, f".{name}{tail}")
+
+
+# Temporary files this process has started and not yet published or removed. A signal can land
+# between creating one and the `with` block that would remove it; whatever is left here when
+# the interpreter exits is removed then (a killed process's files are verify's to report).
+_UNFINISHED: set[tuple[int, str]] = set()
+
+
+@atexit.register
+def discard_unfinished() -> None:
+    """Remove this process's unpublished temporary files (runs at exit; safe to call again)."""
+    pid = os.getpid()
+    for owner, temp in list(_UNFINISHED):
+        if owner == pid:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            _UNFINISHED.discard((owner, temp))
 
 
 def _fsync_dir(folder: str) -> None:
@@ -139,11 +157,13 @@ class TFRecordWriter:
             if os.path.isdir(self.path):
                 raise RecordIOError("is a folder; give a file name to write", path=self.path)
             temp = temp_path_for(self.path)
+            self._temp: str | None = temp  # before the file exists: abort() removes it
+            _UNFINISHED.add((os.getpid(), temp))
             try:
                 self._file: BinaryIO = open(temp, "xb")  # noqa: SIM115 - closed in close()
             except OSError as error:
+                _UNFINISHED.discard((os.getpid(), temp))
                 raise _cannot_write(self.path, error) from None
-            self._temp: str | None = temp  # set once the file exists: abort() removes it
         else:
             self.path = str(getattr(target, "name", "<stream>"))
             self._temp = None
@@ -228,6 +248,7 @@ class TFRecordWriter:
                     os.fsync(self._file.fileno())
                 self._file.close()
                 os.replace(self._temp, self.path)
+                _UNFINISHED.discard((os.getpid(), self._temp))
                 if self._fsync:
                     _fsync_dir(os.path.dirname(self.path))
         except OSError as error:
@@ -244,10 +265,12 @@ class TFRecordWriter:
         """Drop everything written: the target file is left as it was."""
         self._closed = True
         if self._temp is not None:
-            if not self._file.closed:
-                self._file.close()
+            file = getattr(self, "_file", None)
+            if file is not None and not file.closed:
+                file.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp)
+            _UNFINISHED.discard((os.getpid(), self._temp))
 
     def __enter__(self) -> TFRecordWriter:
         return self
