@@ -382,7 +382,7 @@ class TFRecordReader:
             **self._error_where(offset),
         )
 
-    def _not_records_hint(self) -> str:
+    def _not_records_hint(self, otherwise: str | None = "is this a TFRecord file?") -> str | None:
         """What to say when the very first record header is wrong: often not TFRecords at all."""
         head = getattr(self, "_head", b"")
         try:  # not final: the head may end inside a character
@@ -391,7 +391,7 @@ class TFRecordReader:
             text = ""
         if text and all(c.isprintable() or c in "\r\n\t" for c in text):
             return "this looks like a text file, not TFRecords; recio write turns text into records"
-        return "is this a TFRecord file?"
+        return otherwise
 
     def _damage_error(self, status: int, a: int, b: int, offset: int) -> RecordIOError:
         where = self._error_where(offset)
@@ -449,12 +449,13 @@ class TFRecordReader:
             if not self.strict:
                 return  # TF treats a partial header at the end as a clean end
             first = base == 0 and self._index == 0 and self.compression is Compression.NONE
+            first = first and self._not_records_hint(None) is not None
             error: RecordIOError = TruncatedRecordError(
                 f"file ends inside a record header ({have} of {HEADER} bytes)",
                 part="header",
                 have=have,
                 need=HEADER,
-                hint=self._not_records_hint()
+                hint=self._not_records_hint(None)
                 if first
                 else "the file was cut short; strict=False ignores this as TF does",
                 params=("strict",),
