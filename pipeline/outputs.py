@@ -222,16 +222,6 @@ def count_records(output: str, files: Iterable[str]) -> int | None:
     return total
 
 
-def count_lines(path: str) -> int | None:
-    """Lines of a local text file (0 when it does not exist); None for a remote one."""
-    if is_remote(path):
-        return None
-    if not os.path.isfile(path):
-        return 0
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
-
-
 def output_files(output: str, pattern: str) -> tuple[str, ...]:
     """Files under `output` matching `pattern`, relative to `output`, sorted."""
     if is_remote(output):

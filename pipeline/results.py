@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline._files import join, write_text
+from pipeline._files import count_lines, join, write_text
 from pipeline.layout import BAD_ROWS_FILE, JOB_FILE
 from pipeline.progress import ROWS_COUNTER
 
@@ -93,7 +93,6 @@ class JobResult:
         rows read are what the splits hold (`rows_per_input` output rows per input row) and the
         bad rows are the lines of the dead-letter file.
         """
-        from pipeline.outputs import count_lines
 
         counters = outcome.counters
         bad_rows_file = join(output, BAD_ROWS_FILE)
