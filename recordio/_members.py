@@ -52,16 +52,21 @@ class MemberHeader:
     records: int | None = None
 
 
-def encode_member(data: bytes, records: int, level: int | None) -> bytes:
-    """One gzip member holding `data` (whole framed records), with recio's size field."""
+def encode_member(parts: list[bytes], records: int, level: int | None) -> bytes:
+    """One gzip member holding `parts` (whole framed records), with recio's size field."""
     deflate = raw_compressor(level)
-    body = deflate.compress(data) + deflate.flush()
-    member_bytes = HEADER_BYTES + len(body) + TRAILER_BYTES
+    body = [deflate.compress(part) for part in parts]
+    body.append(deflate.flush())
+    size = sum(map(len, parts))
+    crc = 0
+    for part in parts:
+        crc = crc32(part, crc)
+    member_bytes = HEADER_BYTES + sum(map(len, body)) + TRAILER_BYTES
     head = _HEAD.pack(GZIP_MAGIC, FEXTRA | FHCRC, 0, 0, 255, _EXTRA.size)
-    head += _EXTRA.pack(EXTRA_ID, _EXTRA.size - 4, member_bytes, len(data), records)
+    head += _EXTRA.pack(EXTRA_ID, _EXTRA.size - 4, member_bytes, size, records)
     head += struct.pack("<H", crc32(head) & 0xFFFF)
-    trailer = struct.pack("<II", crc32(data), len(data) & 0xFFFFFFFF)
-    return b"".join((head, body, trailer))
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return b"".join((head, *body, trailer))
 
 
 def parse_header(buf: bytes | memoryview, pos: int = 0) -> MemberHeader | None:
@@ -153,7 +158,8 @@ def default_workers() -> int:
     return max(1, min(cores, 8))
 
 
-LARGEST_WHOLE_MEMBER = 64 << 20  # larger members are inflated in bounded pieces, in order
+LARGEST_WHOLE_MEMBER = 8 << 20  # larger members are inflated in bounded pieces, in order
+IN_FLIGHT_BYTES = 32 << 20  # compressed bytes of the members being inflated at once
 PIECE = 1 << 20
 
 
@@ -206,10 +212,14 @@ def inflate_pieces(
     source = _Input(file, prefix, start)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     pending: deque[tuple[int, Future[bytes]]] = deque()
+    sizes: deque[int] = deque()  # compressed size of each pending member
+    in_flight = 0
     try:
         while True:
-            if pending and (len(pending) >= 2 * workers or not source.fill(1)):
+            busy = len(pending) >= 2 * workers or in_flight > IN_FLIGHT_BYTES
+            if pending and (busy or not source.fill(1)):
                 begin, future = pending.popleft()
+                in_flight -= sizes.popleft()
                 yield begin, _result(future, path, begin)
                 continue
             if not source.fill(HEADER_BYTES):
@@ -230,7 +240,8 @@ def inflate_pieces(
                     yield early, _result(future, path, early)
                 return
             size = header.member_bytes
-            whole = size is not None and size <= LARGEST_WHOLE_MEMBER
+            stream = header.stream_bytes or 0
+            whole = size is not None and max(size, stream) <= LARGEST_WHOLE_MEMBER
             if whole and size is not None and source.fill(size) and len(source.buf) >= size:
                 member = source.take(size)
                 if pool is None:
@@ -238,10 +249,14 @@ def inflate_pieces(
                 else:
                     job = pool.submit(_inflate_or_fail, member, header, path, begin)
                     pending.append((begin, job))
+                    sizes.append(size)
+                    in_flight += size
                 continue
             while pending:  # keep the order: earlier members first
                 early, future = pending.popleft()
                 yield early, _result(future, path, early)
+            sizes.clear()
+            in_flight = 0
             yield from _inflate_streaming(source, path=path, strict=strict, begin=begin)
     finally:
         if pool is not None:

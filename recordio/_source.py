@@ -16,6 +16,7 @@ CHUNK = 4 << 20
 IN_CHUNK = 1 << 20
 OUT_CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM = deflate
+MAX_GZIP_HEADER = 1 << 20  # longer names and comments are left to the inflater, in pieces
 
 
 class PlainSource:
@@ -192,6 +193,8 @@ class InflateSource:
         ISA-L's inflater ignores the reserved FLG bits and says nothing about fewer than 10
         bytes of garbage after a member, both of which zlib rejects.
         """
+        from recordio._members import parse_header
+
         while len(self._tail) < 4 and self._more_input():
             pass
         head = self._tail[:4]
@@ -200,6 +203,16 @@ class InflateSource:
             raise self._fail("GZIP stream is damaged (incorrect header check)")
         if len(head) == 4 and head[3] & 0xE0:
             raise self._fail("GZIP stream is damaged (unknown header flags set)")
+        # The inflater gets the whole header in one piece: ISA-L misreads a header with optional
+        # fields (FEXTRA, FNAME, FCOMMENT, FHCRC) that arrives split over two calls.
+        while len(self._tail) <= MAX_GZIP_HEADER:
+            try:
+                if parse_header(self._tail) is not None:
+                    return
+            except ValueError as error:
+                raise self._fail(f"GZIP stream is damaged ({error})") from None
+            if not self._more_input():
+                return  # cut inside the header: the inflater reports it
 
     def _next_member(self) -> None:
         if self._compression is Compression.GZIP:
@@ -282,7 +295,7 @@ class MemberSource:
                     self._error = error
                     self._done = True
                     break
-            if len(piece) > n - got:
+            if len(piece) > n - got:  # pieces are at most 8 MiB: the copy is small
                 piece, self._left = piece[: n - got], piece[n - got :]
             if piece:
                 pieces.append(piece)
