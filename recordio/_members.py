@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import struct
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -158,6 +158,29 @@ def default_workers() -> int:
     return max(1, min(cores, 8))
 
 
+def find_member(data: bytes, start: int = 0) -> int | None:
+    """The first position from `start` where a plausible gzip member starts: a header that
+    parses (and checks out, when it has a CRC) followed by deflate data that inflates for its
+    first 64 KiB. Salvage resyncs there; anything false it finds fails the record CRCs."""
+    at = start
+    while (at := data.find(GZIP_MAGIC, at)) >= 0:
+        try:
+            header = parse_header(data, at)
+        except ValueError:
+            header = None
+        if header is not None:
+            probe = decompressor_raw()
+            body = at + header.header_bytes
+            try:
+                probe.decompress(data[body : body + (64 << 10)], 64 << 10)
+            except ZLIB_ERRORS:
+                pass
+            else:
+                return at
+        at += 1
+    return None
+
+
 LARGEST_WHOLE_MEMBER = 8 << 20  # larger members are inflated in bounded pieces, in order
 IN_FLIGHT_BYTES = 32 << 20  # compressed bytes of the members being inflated at once
 PIECE = 1 << 20
@@ -201,14 +224,63 @@ def inflate_pieces(
     workers: int = 1,
     prefix: bytes = b"",
     start: int = 0,
+    on_damage: Callable[[CompressedStreamError, int | None], None] | None = None,
 ) -> Generator[tuple[int, bytes], None, None]:
     """The uncompressed stream of a GZIP file as `(member_start, piece)` pairs, in order.
 
     `member_start` is the compressed offset of the member that piece belongs to; the first piece
     of each member is yielded even when empty, so a caller sees every member start. Members with
     recio's size field are read whole and inflated `workers` at a time in threads; others are
-    inflated in bounded pieces. Damage raises CompressedStreamError after every piece before it.
+    inflated in bounded pieces. Damage raises CompressedStreamError after every piece before it;
+    with `on_damage` (salvage) it is reported instead, with what of the damaged member still
+    inflates, and reading carries on at the next member.
     """
+    if on_damage is None:
+        yield from _inflate_pieces(
+            file, path=path, strict=strict, workers=workers, prefix=prefix, start=start
+        )
+        return
+    at, head = start, prefix
+    while True:
+        try:
+            yield from _inflate_pieces(
+                file, path=path, strict=strict, workers=workers, prefix=head, start=at
+            )
+            return
+        except CompressedStreamError as error:
+            damaged = error.compressed_offset or at
+            if error.partial:
+                yield damaged, error.partial
+            file.seek(damaged + 1)
+            window = file.read(LARGEST_WHOLE_MEMBER)
+            found = None
+            base = damaged + 1
+            while window:
+                found = find_member(window)
+                if found is not None:
+                    break
+                base += max(1, len(window) - 64)
+                file.seek(base)
+                window = file.read(LARGEST_WHOLE_MEMBER)
+                if len(window) <= 64:
+                    break
+            resume = None if found is None else base + found
+            on_damage(error, resume)
+            if resume is None:
+                return
+            file.seek(resume)
+            at, head = resume, b""
+
+
+def _inflate_pieces(
+    file: BinaryIO,
+    *,
+    path: str,
+    strict: bool,
+    workers: int,
+    prefix: bytes,
+    start: int,
+) -> Generator[tuple[int, bytes], None, None]:
     source = _Input(file, prefix, start)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     pending: deque[tuple[int, Future[bytes]]] = deque()
@@ -306,10 +378,27 @@ def _inflate_or_fail(member: bytes, header: MemberHeader, path: str, begin: int)
     try:
         out = inflate_member(member, header)
     except ValueError as error:
-        raise _fail(f"GZIP stream is damaged ({error})", path, begin) from None
+        failure = _fail(f"GZIP stream is damaged ({error})", path, begin)
+        failure.partial = _what_inflates(member, header)
+        raise failure from None
     if header.stream_bytes is not None and len(out) != header.stream_bytes:
         raise _fail("GZIP member holds other bytes than its size field says", path, begin)
     return out
+
+
+def _what_inflates(member: bytes, header: MemberHeader) -> bytes:
+    """What a damaged member still inflates to, up to the damage (salvage keeps it)."""
+    inflater = decompressor_raw()
+    out: list[bytes] = []
+    body = memoryview(member)[header.header_bytes :]
+    for at in range(0, len(body), 16 << 10):
+        try:
+            out.append(inflater.decompress(body[at : at + (16 << 10)]))
+        except ZLIB_ERRORS:
+            break
+        if inflater.eof:
+            break
+    return b"".join(out)
 
 
 def _inflate_streaming(
@@ -358,6 +447,7 @@ __all__ = [
     "MemberHeader",
     "default_workers",
     "encode_member",
+    "find_member",
     "inflate_member",
     "inflate_pieces",
     "parse_header",

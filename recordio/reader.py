@@ -134,6 +134,7 @@ class TFRecordReader:
             strict=strict,
             prefix=head,
             workers=default_workers() if workers is None else workers,
+            on_damage=self._compressed_damage if self._salvage is not None else None,
         )
         self._origin = 0  # file position of the stream's first byte (seekable plain files)
         self._file_size = self._size_of_plain_file(len(head))
@@ -385,6 +386,12 @@ class TFRecordReader:
     def _resync(self, buf: bytes, start: int) -> int:
         assert self._salvage is not None
         return self._salvage.resync(buf, start)
+
+    def _compressed_damage(self, error: RecordIOError, resume: int | None) -> None:
+        """Salvage: the compressed stream is damaged; reading resumes at compressed byte
+        `resume` (the next gzip member), or nowhere."""
+        assert self._salvage is not None
+        self._salvage.report_compressed(error, self._index, self._offset, resume)
 
     def _close_damage(self, end: int | None) -> None:
         if self._salvage is not None:
