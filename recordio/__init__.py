@@ -46,6 +46,7 @@ from recordio.index import (
     write_index,
 )
 from recordio.kinds import Kind
+from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
 from recordio.verify import VerifyReport, verify_file
 from recordio.writer import TFRecordWriter, write_records
@@ -71,9 +72,11 @@ __all__ = [
     "RecordIOError",
     "RecordIndex",
     "RecordTooLargeError",
+    "RecoverReport",
     "StaleIndexError",
     "TFRecordReader",
     "TFRecordWriter",
+    "TooMuchDamageError",
     "TrailingDataError",
     "TruncatedRecordError",
     "UnknownCompressionError",
@@ -92,6 +95,8 @@ __all__ = [
     "load_index",
     "read_records",
     "record_files",
+    "recover_file",
+    "salvage_records",
     "shard_names",
     "text_to_tfrecords",
     "tfrecords_to_json",
