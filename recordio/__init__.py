@@ -46,8 +46,8 @@ from recordio.index import (
     write_index,
 )
 from recordio.kinds import Kind
-from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
+from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
 from recordio.verify import VerifyReport, verify_file
 from recordio.writer import TFRecordWriter, write_records
 
