@@ -30,6 +30,7 @@ if _speedups is not None:
     masked_crc32c = _speedups.masked_crc32c
     scan_headers = _speedups.scan_headers
     gather = _speedups.gather
+    find_header = _speedups.find_header
 else:
     scan = _framing.scan
     frame = _framing.frame
@@ -37,6 +38,7 @@ else:
     masked_crc32c = _framing.masked_crc32c
     scan_headers = _framing.scan_headers
     gather = _framing.gather
+    find_header = _framing.find_header
 
 # Large records: google-crc32c runs several CRC streams at once (about 30 GB/s).
 big_crc = getattr(_framing, "_google", None)
@@ -46,6 +48,7 @@ __all__ = [
     "BACKEND",
     "big_crc",
     "crc32c",
+    "find_header",
     "frame",
     "gather",
     "masked_crc32c",

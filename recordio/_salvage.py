@@ -125,7 +125,9 @@ class Salvage:
     def resync(self, buf: bytes, start: int) -> int:
         """The next position in buf that may start an intact record (the scan re-checks it)."""
         scan = _backend.scan
-        for candidate in range(start, len(buf)):
+        find = _backend.find_header
+        candidate = start - 1
+        while (candidate := find(buf, candidate + 1, self._limit)) < len(buf):
             records, after, status, _, _ = scan(
                 buf, candidate, True, self._limit, 1, _backend.big_crc
             )
