@@ -34,11 +34,23 @@ from recordio.example import (
 )
 from recordio.files import expand_paths, is_record_file, record_files, shard_names
 from recordio.kinds import Kind
+from recordio.manifest import Manifest, check_folder, read_manifest, write_manifest
+from recordio.parts import Span, equal_parts, split_files
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
-from recordio.verify import VerifyReport, verify_file
+from recordio.shards import ShardedWriter
+from recordio.verify import VerifyReport, verify_file, verify_folder
 from recordio.writer import TFRecordWriter, write_records
 
 __all__ = [
+    "verify_folder",
+    "ShardedWriter",
+    "split_files",
+    "equal_parts",
+    "Span",
+    "write_manifest",
+    "read_manifest",
+    "check_folder",
+    "Manifest",
     "BACKEND",
     "BytesList",
     "CompressedStreamError",

@@ -33,7 +33,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from itertools import islice
@@ -51,6 +51,7 @@ from recordio.example import (
 from recordio.files import shard_names
 from recordio.kinds import Kind
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
+from recordio.shards import ShardedWriter
 from recordio.writer import TFRecordWriter
 
 INT64, FLOAT, BYTES = Kind.INT64, Kind.FLOAT, Kind.BYTES
@@ -453,24 +454,16 @@ def text_to_tfrecords(
             sink.flush()
             return WriteSummary(count, ["<stdout>"], sink.count, time.perf_counter() - started)
         names = shard_names(out, shards)
-        with ExitStack() as writers_stack:
-            # All shards are open together: if the input fails, every one is discarded.
-            writers = [
-                writers_stack.enter_context(TFRecordWriter(name, codec, level=level))
-                for name in names
-            ]
-            count = _round_robin(records, [w.write for w in writers])
+        if shards == 1:
+            with TFRecordWriter(out, codec, level=level) as single:
+                count = single.write_many(records)
+        else:
+            # All shards are open together: if the input fails, every one is discarded; the
+            # manifest is published last, after every shard.
+            with ShardedWriter(out, shards, codec, level=level, overwrite=True) as writer:
+                count = writer.write_many(records)
     size = sum(os.path.getsize(name) for name in names)
     return WriteSummary(count, names, size, time.perf_counter() - started)
-
-
-def _round_robin(records: Iterable[bytes], sinks: list[Callable[[bytes], None]]) -> int:
-    count = 0
-    shards = len(sinks)
-    for record in records:
-        sinks[count % shards](record)
-        count += 1
-    return count
 
 
 # =========================================================================== records -> JSON

@@ -8,7 +8,9 @@ read the same files of a folder. A file is a record file when its name says so:
 * or a shard name (`train-00000-of-00004`, `data-00001-of-00002.gz`) that does not end like
   one of the files recio writes beside its records (`schema.json`, `bad_rows.jsonl`, ...).
 
-Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers.
+Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers; nor are
+sidecars (`NAME.manifest.json`, see manifest.py; `FILE.idx`). A manifest given as a path stands
+for exactly the shards it lists.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SIDECAR_SUFFIXES = (
     ".json", ".jsonl", ".csv", ".tsv", ".txt", ".md", ".pbtxt", ".yaml", ".yml", ".png", ".py",
     ".log", ".html", ".pb",
 )  # fmt: skip
+NEVER_RECORDS = (".manifest.json", ".idx")  # sidecars of record files and sets
 _RECORD_NAME = re.compile(
     r"\.(?:tfrecords?|tfrec|rio)(?:\.gz|\.gzip|\.zz|\.zlib|\.deflate)?(?:-|$)", re.IGNORECASE
 )
@@ -39,7 +42,7 @@ RECORD_RULE = (
 def is_record_file(name: str) -> bool:
     """Whether a file's name marks it as a TFRecord file (see the module docstring)."""
     base = os.path.basename(name)
-    if base.startswith((".", "_")):
+    if base.startswith((".", "_")) or base.endswith(NEVER_RECORDS):
         return False
     if _RECORD_NAME.search(base):
         return True
@@ -82,12 +85,21 @@ def expand_paths(patterns: list[str]) -> list[str]:
                 raise RecordIOError(
                     "no file matches this pattern", path=pattern, hint="check the path and quoting"
                 )
-            paths.extend(matched)
+            paths.extend(p for m in matched for p in _listed(m))
             continue
         if not os.path.exists(pattern):
             raise RecordIOError("no such file", path=pattern)
-        paths.append(pattern)
+        paths.extend(_listed(pattern))
     return paths
+
+
+def _listed(path: str) -> list[str]:
+    """A manifest's shards (a manifest is read as exactly its set), else the path itself."""
+    if not path.endswith(NEVER_RECORDS[0]):
+        return [path]
+    from recordio.manifest import read_manifest
+
+    return read_manifest(path).paths()
 
 
 def split_record_suffix(path: str) -> tuple[str, str]:

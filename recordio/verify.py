@@ -89,4 +89,17 @@ def verify_file(
     return report
 
 
-__all__ = ["VerifyReport", "verify_file"]
+def verify_folder(folder: str, **options: Any) -> tuple[list[VerifyReport], Any]:
+    """Every record file of `folder` (verify_file) and its shard sets (manifest.check_folder).
+
+    The folder is whole only when every report and the set report are ok.
+    """
+    from recordio.files import record_files
+    from recordio.manifest import check_folder
+
+    reports = [verify_file(path, **options) for path in record_files(folder)]
+    sets = check_folder(folder, {r.path: r.records for r in reports if r.ok})
+    return reports, sets
+
+
+__all__ = ["VerifyReport", "verify_file", "verify_folder"]
