@@ -18,7 +18,8 @@ import numpy as np
 from pipeline.errors import LoaderError
 from pipeline.loaders._plan import CURSOR_WIDTH, Unit, assign_lanes, rng, shares
 from pipeline.loaders.decode import LENGTHS, ExampleDecoder, Field
-from pipeline.loaders.files import record_reader
+from pipeline.loaders.files import file_key, record_reader
+from recordio.errors import RecordIOError
 
 READ_BATCH = 1024
 FRAMING = 16  # bytes of header and footer around each record in the stream
@@ -54,6 +55,29 @@ def count_records(path: str, opts: ReadOptions) -> int:
         return sum(len(batch) for batch in reader.iter_batches(max_records=8192))
 
 
+def record_offset(path: str, record: int, opts: ReadOptions) -> int | None:
+    """Stream offset where record `record` of `path` starts, from its index (the `.idx` sidecar,
+    or one built in memory and kept for the process); None when no index can be had."""
+    key = (file_key(path) or path, opts.strict)
+    offsets = _OFFSETS.get(key)
+    if offsets is None:
+        try:
+            from recordio.index import get_index
+        except ImportError:
+            return None
+        try:
+            offsets = get_index(path, strict=opts.strict).offsets
+        except (RecordIOError, OSError):
+            return None
+        if len(_OFFSETS) > 64:
+            _OFFSETS.clear()
+        _OFFSETS[key] = offsets
+    return int(offsets[record]) if record < len(offsets) else None
+
+
+_OFFSETS: dict[tuple[Any, bool], Any] = {}
+
+
 class UnitStream:
     """The kept records of one unit, from a given stream position, with that position tracked."""
 
@@ -70,6 +94,9 @@ class UnitStream:
         self.record = record  # file index (among records read) of that record
         self._opts = opts
         self._on_damage = on_damage
+        if on_damage is not None and unit.start:
+            # Damage before the unit's span belongs to the part that reads those records.
+            self._on_damage = lambda d: None if d.index < unit.start else on_damage(d)
         self._files = contextlib.ExitStack()
         self._reader: Any = None
         self._batches: Any = None
@@ -77,8 +104,19 @@ class UnitStream:
         self._pos = 0
         self.done = False
 
+    def _seek_to_start(self) -> None:
+        """A unit that starts inside its file: jump to its first record with the file's index
+        (read and skipped instead when salvaging, or when no index can be had)."""
+        start = self.unit.start
+        if self.record >= start or self._opts.salvage:
+            return
+        offset = record_offset(self.unit.path, start, self._opts)
+        if offset is not None:
+            self.offset, self.record = offset, start
+
     def _refill(self) -> bool:
         if self._reader is None:
+            self._seek_to_start()
             self._reader = self._files.enter_context(
                 open_reader(self.unit.path, self.offset, self._opts, self._on_damage)
             )
@@ -104,12 +142,20 @@ class UnitStream:
         """Append up to n kept records to `out` (and (path, first index, count, step) to `runs`)."""
         got = 0
         stride, residue = self.unit.stride, self.unit.residue
+        start, stop = self.unit.start, self.unit.start + self.unit.count * stride
         while got < n:
+            if stride == 1 and self.record >= stop:
+                self.done = True
+                self.close()
+                break
             if self._pos >= len(self._buf) and not self._refill():
                 break
             buf, pos = self._buf, self._pos
+            if stride == 1 and self.record < start:  # records before the unit's span
+                self._consume(pos + min(start - self.record, len(buf) - pos))
+                continue
             if stride == 1:
-                k = min(n - got, len(buf) - pos)
+                k = min(n - got, len(buf) - pos, stop - self.record)
                 out.extend(buf[pos : pos + k])
                 runs.append((self.unit.path, self.record, k, 1))
                 self._consume(pos + k)

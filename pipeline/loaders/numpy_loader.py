@@ -10,8 +10,9 @@
 What it does, and why:
 - Decodes with templates specialised to the data's byte layout (see `decode.py`), falling back to
   recordio's generic decoder record by record, so output never depends on the fast path.
-- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter):
-  each record belongs to exactly one part; see `_plan.py` for the order of an epoch.
+- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter)
+  into equal parts at record level (`recordio.parts`): every rank gets the same number of
+  records and batches; see `_plan.py` for the order of an epoch.
 - Makes batches in the background (`num_workers` processes, or one thread) straight into shared
   memory; a batch's arrays are views of that memory, never overwritten while referenced.
 - `state_dict()` after any batch and `load_state_dict()` in a fresh process continue the epoch with
@@ -207,7 +208,9 @@ class NumpyLoader:
             return
         backend = self._backend() if self.num_workers > 0 else None
         self._counts = self._count(backend)
-        self._units = make_units(self.files, self._counts, self.rank, self.world_size)
+        self._units = make_units(self.files, self._counts, self.rank, self.world_size,
+                                 self.order.remainder,
+                                 pieces=1 if self.opts.salvage else self.lanes)  # fmt: skip
         self.num_records = sum(u.count for u in self._units)
         self._lane_count = max(1, min(self.lanes, len(self._units)))
 
@@ -266,6 +269,7 @@ class NumpyLoader:
             "shuffle": self.shuffle,
             "window": self.window,
             "drop_remainder": self.drop_remainder,
+            "remainder": self.order.remainder,
         }
 
     def state_dict(self) -> dict[str, Any]:
