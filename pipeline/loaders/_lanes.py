@@ -199,6 +199,7 @@ class EpochTask:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     base: int = 0  # stream index of batch 0: epochs follow each other in one stream
     continuous: bool = False  # go on with the next epoch when this one is done
+    global_shuffle: bool = False  # lanes deal out one permutation of all the part's records
 
     def next_epoch(self) -> EpochTask:
         """The task of the following epoch, started from its beginning."""
@@ -208,14 +209,21 @@ class EpochTask:
             self,
             epoch=self.epoch + 1,
             lanes=lanes,
-            counts=lane_counts(self.units, lanes),
+            counts=lane_counts(self.units, lanes, self.global_shuffle),
             cursors=np.zeros((len(lanes), CURSOR_WIDTH), dtype=np.int64),
             start_batch=0,
             base=self.base + self.n_batches,
         )
 
 
-def lane_counts(units: Sequence[Unit], lanes: Sequence[Sequence[int]]) -> np.ndarray:
+def lane_counts(
+    units: Sequence[Unit], lanes: Sequence[Sequence[int]], global_shuffle: bool = False
+) -> np.ndarray:
+    """Records each lane hands out in an epoch (with a global shuffle: every L-th record of the
+    epoch's permutation, whatever units the lane was dealt)."""
+    if global_shuffle:
+        total, n = sum(u.count for u in units), len(lanes)
+        return np.asarray([len(range(lane, total, n)) for lane in range(n)], dtype=np.int64)
     return np.asarray([sum(units[i].count for i in lane) for lane in lanes], dtype=np.int64)
 
 
@@ -373,13 +381,114 @@ class Lane:
             self.stream.close()
 
 
+_PERMUTATION: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def epoch_permutation(seed: int, epoch: int, part: int, total: int) -> np.ndarray:
+    """The order of all `total` records of a part in one epoch (kept for the last epoch asked:
+    the lanes of one process share it)."""
+    key = (seed, epoch, part, total)
+    perm = _PERMUTATION.get(key)
+    if perm is None:
+        _PERMUTATION.clear()
+        perm = _PERMUTATION[key] = rng(seed, epoch, part, 0x6105).permutation(total)
+    return perm
+
+
+class GlobalLane(Lane):
+    """A lane of a globally shuffled epoch: records `lane, lane + L, ...` of the epoch's
+    permutation of the whole part, read by random access (`recordio.access.IndexedReader`) a
+    window at a time, in that order. Its cursor needs only the window and the rows handed out."""
+
+    def __init__(
+        self,
+        task: EpochTask,
+        lane: int,
+        decoder: ExampleDecoder,
+        on_damage: Callable[..., None] | None,
+        readers: dict[str, Any],
+    ) -> None:
+        super().__init__(task, lane, decoder, on_damage)
+        counts = np.asarray([u.count for u in task.units], dtype=np.int64)
+        self._unit_starts = np.concatenate([[0], np.cumsum(counts)])
+        total = int(self._unit_starts[-1])
+        self._mine = epoch_permutation(task.seed, task.epoch, task.part, total)[
+            lane :: len(task.lanes)
+        ]
+        self._readers = readers
+
+    def _reader(self, path: str) -> Any:
+        reader = self._readers.get(path)
+        if reader is None:
+            from recordio.access import IndexedReader
+
+            opts = self.task.opts
+            reader = self._readers[path] = IndexedReader(
+                path, verify=opts.verify, max_record_bytes=opts.max_record_bytes
+            )
+        return reader
+
+    def _load(self) -> None:
+        task = self.task
+        self.window_no += 1
+        first = self.window_no * task.window
+        picked = self._mine[first : first + task.window]
+        if not len(picked):
+            raise LoaderError(
+                f"lane {self.lane} ran out of records after {self.consumed}: a file changed "
+                "after its records were counted"
+            )
+        unit_of = np.searchsorted(self._unit_starts, picked, side="right") - 1
+        records: list[bytes] = [b""] * len(picked)
+        paths = [task.units[u].path for u in range(len(task.units))]
+        file_index = np.empty(len(picked), dtype=np.int64)
+        for u in np.unique(unit_of):
+            rows = np.flatnonzero(unit_of == u)
+            unit = task.units[int(u)]
+            file_index[rows] = unit.start + (picked[rows] - self._unit_starts[u])
+        by_path: dict[str, list[int]] = {}
+        for row, u in enumerate(unit_of.tolist()):
+            by_path.setdefault(paths[u], []).append(row)
+        for path, rows_list in by_path.items():
+            rows = np.asarray(rows_list)
+            wanted = file_index[rows]
+            order = np.argsort(wanted, kind="stable")  # read each file front to back
+            got = self._reader(path).take(wanted[order])
+            for row, record in zip(rows[order].tolist(), got, strict=True):
+                records[row] = record
+
+        def where(i: int) -> tuple[str | None, int | None]:
+            return paths[int(unit_of[i])], int(file_index[i])
+
+        self._ensure_buffers(task.window)
+        self.arrays = self.decoder.decode(records, where, out=self._buffers)
+        self.size = len(records)
+        self.order = None
+        self._loaded = True
+
+    def cursor(self) -> list[int]:
+        if not self._loaded:
+            return list(self._saved)
+        return [0, 0, 0, max(self.window_no, 0), self.pos, self.consumed]
+
+    def close(self) -> None:
+        pass  # the readers belong to the producer
+
+
 class Producer:
     """Makes the batches of one epoch for a subset of the lanes (a worker's, or all of them)."""
 
     def __init__(self, task: EpochTask, lanes: Sequence[int], decoder: ExampleDecoder) -> None:
         self.task = task
         self.damage: list[Any] = []
-        self.lanes = {lane: Lane(task, lane, decoder, self._damaged) for lane in lanes}
+        self._readers: dict[str, Any] = {}
+        if task.global_shuffle:
+            self.lanes: dict[int, Lane] = {
+                lane: GlobalLane(task, lane, decoder, self._damaged, self._readers)
+                for lane in lanes
+            }
+        else:
+            self.lanes = {lane: Lane(task, lane, decoder, self._damaged) for lane in lanes}
         self.remaining = task.counts - task.cursors[:, 5]
         if (self.remaining < 0).any():
             raise LoaderError(
@@ -411,6 +520,9 @@ class Producer:
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
 
 
 __all__ = ["EpochTask", "Lane", "Producer", "ReadOptions", "UnitStream", "count_records"]

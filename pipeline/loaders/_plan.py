@@ -45,18 +45,20 @@ def make_units(
     remainder: str = "drop",
     *,
     pieces: int = 1,
+    cut: bool = False,
 ) -> list[Unit]:
     """The units of one part: its records of the set split into equal parts over `parts`
     (`recordio.parts.equal_parts`, at record level: parts differ by at most one record, and
     `remainder` drops, pads or keeps the rest). A part of fewer spans than `pieces` has its spans
-    cut into pieces of about 1/`pieces` of the part, so that several lanes can share one file."""
+    cut into pieces of about 1/`pieces` of the part (with `cut`, every part is), so that several
+    lanes can share one file."""
     from recordio.parts import equal_parts
 
     if not 0 <= part < parts:
         raise ValueError(f"part {part} outside 0..{parts - 1}")
     spans = equal_parts(files, counts, parts, remainder=remainder)[part]  # type: ignore[arg-type]
     total = sum(s.count for s in spans)
-    piece = max(1, -(-total // pieces)) if len(spans) < pieces else max(total, 1)
+    piece = max(1, -(-total // pieces)) if cut or len(spans) < pieces else max(total, 1)
     units = []
     for span in spans:
         for start in range(span.start, span.stop, piece):

@@ -62,3 +62,19 @@ def test_pad_repeats_records_to_fill_the_last_part(uneven: tuple[str, int]) -> N
         seen.update(got)
     assert set(seen) == set(range(total))
     assert sum(seen.values()) - total == -(-total // world) * world - total
+
+
+@pytest.mark.requires_tf
+def test_tf_dataset_reads_the_same_parts(uneven: tuple[str, int]) -> None:
+    from pipeline.loaders import tf_dataset
+
+    data, total = uneven
+    world = 3
+    for rank in range(world):
+        ds = tf_dataset(data, label="label", batch_size=16, rank=rank, world_size=world, seed=1)
+        got = sorted(int(x) for batch, _ in ds for x in batch["id"].numpy())
+        order = OrderOptions(rank=rank, world_size=world)
+        ld = NumpyLoader(data, label="label", batch_size=16, order=order,
+                         workers=WorkerOptions(prefetch=0))  # fmt: skip
+        assert got == sorted(ids(ld))
+        assert len(got) == total // world
