@@ -38,6 +38,9 @@ FLAG_OF = {
     "num_shards": "--shards",
     "include_original": "--original/--no-original",
     "label_feature": "--label-feature",
+    "max_bytes": "--bytes",
+    "shuffle_seed": "--shuffle",
+    "records": "--records",
 }
 # Whole phrases: `name=value` written the way the command line spells that choice.
 PHRASES = {
