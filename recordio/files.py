@@ -19,6 +19,7 @@ import glob
 import os
 import re
 
+from recordio import paths as storage
 from recordio.compression import split_suffix
 from recordio.errors import OptionError, RecordIOError
 
@@ -52,9 +53,7 @@ def is_record_file(name: str) -> bool:
 def record_files(folder: str) -> list[str]:
     """The record files directly inside `folder`, sorted."""
     return sorted(
-        os.path.join(folder, name)
-        for name in os.listdir(folder)
-        if is_record_file(name) and os.path.isfile(os.path.join(folder, name))
+        storage.join(folder, name) for name in storage.file_names(folder) if is_record_file(name)
     )
 
 
@@ -68,7 +67,7 @@ def expand_paths(patterns: list[str]) -> list[str]:
         if pattern == "-":
             paths.append(pattern)
             continue
-        if os.path.isdir(pattern):
+        if storage.isdir(pattern):
             inside = record_files(pattern)
             if not inside:
                 raise RecordIOError(
@@ -79,15 +78,15 @@ def expand_paths(patterns: list[str]) -> list[str]:
             paths.extend(inside)
             continue
         # An existing name is taken as it is: the shell may have expanded `x[1].tfrecord` already.
-        if glob.has_magic(pattern) and not os.path.exists(pattern):
-            matched = sorted(glob.glob(pattern))
+        if glob.has_magic(pattern) and not storage.exists(pattern):
+            matched = storage.glob(pattern)
             if not matched:
                 raise RecordIOError(
                     "no file matches this pattern", path=pattern, hint="check the path and quoting"
                 )
             paths.extend(p for m in matched for p in _listed(m))
             continue
-        if not os.path.exists(pattern):
+        if not storage.exists(pattern):
             raise RecordIOError("no such file", path=pattern)
         paths.extend(_listed(pattern))
     return paths

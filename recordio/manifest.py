@@ -19,6 +19,7 @@ from typing import Any
 
 import google_crc32c
 
+from recordio import paths
 from recordio.errors import RecordIOError
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -74,15 +75,15 @@ class Manifest:
 
     def paths(self) -> list[str]:
         """The shard files, as paths next to the manifest."""
-        folder = os.path.dirname(self.path)
-        return [os.path.join(folder, s.name) for s in self.shards]
+        folder = paths.dirname(self.path)
+        return [paths.join(folder, s.name) for s in self.shards]
 
 
 def file_crc32c(path: str) -> tuple[int, str]:
     """(size, CRC32C as 8 hex digits) of a file's bytes."""
     crc = 0
     size = 0
-    with open(path, "rb") as handle:
+    with paths.open_read(path) as handle:
         while chunk := handle.read(_CHUNK):
             crc = google_crc32c.extend(crc, chunk)
             size += len(chunk)
@@ -111,10 +112,10 @@ def write_manifest(
     manifest at `path` atomically: the last step of a sharded write."""
     from recordio.writer import _fsync_dir, temp_path_for
 
-    folder = os.path.dirname(os.path.abspath(path))
+    folder = _folder_of(path)
     entries = []
     for shard, records in shards:
-        if os.path.dirname(os.path.abspath(shard)) != folder:
+        if _folder_of(shard) != folder:
             raise RecordIOError("a shard set's files must sit in the manifest's folder", path=shard)
         entries.append(describe_shard(shard, records))
     manifest = Manifest(path, entries, compression)
@@ -125,10 +126,21 @@ def write_manifest(
         "records": manifest.records,
         "shards": [asdict(e) for e in entries],
     }
+    text = (json.dumps(document, indent=1) + "\n").encode()
+    if paths.is_url(path):
+        name = os.path.basename(temp_path_for(path.split("://", 1)[1]))
+        target = paths.RemoteTarget(path, name)
+        try:
+            target.file.write(text)
+            target.publish()
+        except BaseException:
+            target.discard()
+            raise
+        return manifest
     temp = temp_path_for(path)
     try:
-        with open(temp, "x", encoding="utf-8") as handle:
-            handle.write(json.dumps(document, indent=1) + "\n")
+        with open(temp, "xb") as handle:
+            handle.write(text)
             handle.flush()
             if fsync:
                 os.fsync(handle.fileno())
@@ -142,11 +154,15 @@ def write_manifest(
     return manifest
 
 
+def _folder_of(path: str) -> str:
+    return paths.dirname(path) if paths.is_url(path) else os.path.dirname(os.path.abspath(path))
+
+
 def read_manifest(path: str) -> Manifest:
     """Parse a manifest; raises RecordIOError when it is not one."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        with paths.open_read(path) as handle:
+            document = json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         raise RecordIOError("no such manifest", path=path) from None
     except (OSError, ValueError) as error:
@@ -207,7 +223,7 @@ def check_manifest(
     """
     issues = []
     for entry, path in zip(manifest.shards, manifest.paths(), strict=True):
-        if not os.path.isfile(path):
+        if not paths.isfile(path):
             issues.append(SetIssue("missing_shard", path, f"{path}: listed in "
                                    f"{manifest.path} but missing"))  # fmt: skip
             continue
@@ -254,10 +270,10 @@ def check_folder(folder: str, records_of: Mapping[str, int] | None = None) -> Se
     from recordio.files import is_record_file
 
     report = SetReport(folder)
-    names = sorted(os.listdir(folder))
+    names = sorted(paths.listdir(folder))
     listed: set[str] = set()
     for name in names:
-        path = os.path.join(folder, name)
+        path = paths.join(folder, name)
         if is_temp_file(name):
             report.issues.append(SetIssue("leftover_temp", path, f"{path}: a writer's temporary "
                                           "file (a write was interrupted); remove it"))  # fmt: skip
@@ -272,7 +288,7 @@ def check_folder(folder: str, records_of: Mapping[str, int] | None = None) -> Se
             report.issues.extend(check_manifest(manifest, records_of))
     unlisted = [n for n in names if n not in listed and is_record_file(n)]
     for (stem, suffix, total), indices in sorted(_shard_groups(unlisted).items()):
-        pattern = os.path.join(folder, f"{stem}-*-of-{total:05d}{suffix}")
+        pattern = paths.join(folder, f"{stem}-*-of-{total:05d}{suffix}")
         missing = total - len(indices)
         gap = f", {missing} of {total} missing" if missing > 0 else ""
         report.issues.append(SetIssue(

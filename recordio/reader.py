@@ -44,6 +44,7 @@ from recordio.errors import (
     RecordTooLargeError,
     TruncatedRecordError,
 )
+from recordio.paths import open_read
 
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
@@ -110,7 +111,7 @@ class TFRecordReader:
         self._salvage = Salvage(on_damage, max_record_bytes) if on_damage is not None else None
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
-            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
+            self._file: BinaryIO = open_read(source)  # closed in close(); URLs via fsspec
             self._owns_file = True
         else:
             self._file = source

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from recordio import paths
 from recordio.compression import Compression, CompressionLike
 from recordio.errors import OptionError, RecordIOError
 from recordio.files import shard_names
@@ -51,7 +52,7 @@ class ShardedWriter:
         self._fsync = fsync
         if not overwrite:
             for name in [*self.names, *([self.manifest_path] if self.manifest_path else [])]:
-                if os.path.exists(name):
+                if paths.exists(name):
                     raise RecordIOError(
                         "file exists", path=name, hint="remove it or pass overwrite=True",
                         params=("overwrite",),
@@ -93,8 +94,8 @@ class ShardedWriter:
             return self.manifest
         self._closed = True
         try:
-            if self.manifest_path is not None and os.path.exists(self.manifest_path):
-                os.unlink(self.manifest_path)  # an older set's manifest must not vouch for this
+            if self.manifest_path is not None and paths.exists(self.manifest_path):
+                paths.remove(self.manifest_path)  # an older set's manifest must not vouch for this
             for writer in self._writers:
                 writer.close()
             if self.manifest_path is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from recordio._salvage import Damage
 from recordio.compression import CompressionLike
 from recordio.errors import RecordIOError
+from recordio.paths import getsize
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
 
 
@@ -54,7 +55,7 @@ def verify_file(
     """
     report = VerifyReport(path=os.fspath(path))
     try:
-        report.file_bytes = os.path.getsize(path)
+        report.file_bytes = getsize(os.fspath(path))
     except OSError as error:
         report.issues.append(
             Damage(0, 0, None, "unreadable", f"{report.path}: {error.strerror or error}")

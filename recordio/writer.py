@@ -25,6 +25,7 @@ from recordio.compression import (
     compressor,
 )
 from recordio.errors import RecordIOError, WriterClosedError
+from recordio.paths import RemoteTarget, exists, is_url
 
 BUFFER_BYTES = 1 << 20
 LARGE_RECORD = 64 << 10
@@ -90,8 +91,22 @@ class TFRecordWriter:
         self.records_written = 0
         self._closed = False
         self._fsync = fsync
-        if isinstance(target, (str, os.PathLike)):
+        self._remote: RemoteTarget | None = None
+        if isinstance(target, (str, os.PathLike)) and is_url(target):
             self.path: str = os.fspath(target)
+            if not overwrite and exists(self.path):
+                raise RecordIOError(
+                    "file exists",
+                    path=self.path,
+                    hint="remove it or pass overwrite=True",
+                    params=("overwrite",),
+                )
+            name = os.path.basename(temp_path_for(self.path.split("://", 1)[1]))
+            self._remote = RemoteTarget(self.path, name)  # published by close()
+            self._file: BinaryIO = self._remote.file
+            self._temp: str | None = None
+        elif isinstance(target, (str, os.PathLike)):
+            self.path = os.fspath(target)
             if not overwrite and os.path.exists(self.path):
                 raise RecordIOError(
                     "file exists",
@@ -105,8 +120,8 @@ class TFRecordWriter:
                     f"folder {folder!r} does not exist", path=self.path, hint="create it first"
                 )
             temp = temp_path_for(self.path)
-            self._file: BinaryIO = open(temp, "xb")  # noqa: SIM115 - closed in close()
-            self._temp: str | None = temp  # set once the file exists: abort() removes it
+            self._file = open(temp, "xb")  # noqa: SIM115 - closed in close()
+            self._temp = temp  # set once the file exists: abort() removes it
         else:
             self.path = str(getattr(target, "name", "<stream>"))
             self._temp = None
@@ -186,6 +201,8 @@ class TFRecordWriter:
             if self._compressor is not None:
                 self._file.write(self._compressor.flush())
             self._file.flush()
+            if self._remote is not None:
+                self._remote.publish()
             if self._temp is not None:
                 if self._fsync:
                     os.fsync(self._file.fileno())
@@ -201,6 +218,8 @@ class TFRecordWriter:
     def abort(self) -> None:
         """Drop everything written: the target file is left as it was."""
         self._closed = True
+        if getattr(self, "_remote", None) is not None:
+            self._remote.discard()  # type: ignore[union-attr]
         if self._temp is not None:
             if not self._file.closed:
                 self._file.close()
@@ -218,7 +237,9 @@ class TFRecordWriter:
 
     def __del__(self) -> None:
         # Never publish a file nobody closed: it may be incomplete.
-        if not getattr(self, "_closed", True) and getattr(self, "_temp", None):
+        if not getattr(self, "_closed", True) and (
+            getattr(self, "_temp", None) or getattr(self, "_remote", None)
+        ):
             self.abort()
 
 
