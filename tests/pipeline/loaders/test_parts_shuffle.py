@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,16 @@ def test_tf_dataset_reads_the_same_parts(uneven: tuple[str, int]) -> None:
                          workers=WorkerOptions(prefetch=0))  # fmt: skip
         assert got == sorted(ids(ld))
         assert len(got) == total // world
+
+
+def test_a_manifest_reads_exactly_its_set(tmp_path: Path) -> None:
+    from recordio.example import encode_example
+    from recordio.shards import ShardedWriter
+
+    with ShardedWriter(str(tmp_path / "s.tfrecord"), 3) as writer:
+        writer.write_many(encode_example({"id": i, "label": 0}) for i in range(30))
+    (tmp_path / "stray-00000-of-00001.tfrecord").write_bytes(b"")  # not in the set
+    ld = NumpyLoader(str(tmp_path / "s.manifest.json"), label="label", batch_size=8,
+                     workers=WorkerOptions(prefetch=0))  # fmt: skip
+    assert ld.files == writer.names
+    assert sorted(ids(ld)) == list(range(30))
