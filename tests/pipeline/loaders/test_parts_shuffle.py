@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.loaders import NumpyLoader, OrderOptions, WorkerOptions
@@ -92,3 +93,50 @@ def test_a_manifest_reads_exactly_its_set(tmp_path: Path) -> None:
                      workers=WorkerOptions(prefetch=0))  # fmt: skip
     assert ld.files == writer.names
     assert sorted(ids(ld)) == list(range(30))
+
+
+def global_loader(data: str, num_workers: int = 0, **order: object) -> NumpyLoader:
+    return NumpyLoader(
+        data,
+        label="label",
+        batch_size=16,
+        order=OrderOptions(global_shuffle=True, seed=5, **order),  # type: ignore[arg-type]
+        workers=WorkerOptions(num_workers=num_workers, prefetch=2 if num_workers else 0),
+    )
+
+
+def test_global_shuffle_reads_each_record_once_per_epoch(uneven: tuple[str, int]) -> None:
+    data, total = uneven
+    ld = global_loader(data)
+    first, second = ids(ld), ids(ld)
+    assert sorted(first) == sorted(second) == list(range(total))
+    assert first != second  # a new permutation each epoch
+    # Records of all files mix from the first batch on (not file by file).
+    ends = np.cumsum(COUNTS)
+    assert len({int(np.searchsorted(ends, i, side="right")) for i in first[:16]}) >= 3
+    # Equal parts, globally shuffled inside each part.
+    parts = [ids(global_loader(data, rank=r, world_size=2)) for r in range(2)]
+    assert len(parts[0]) == len(parts[1]) == total // 2
+    assert not set(parts[0]) & set(parts[1])
+
+
+def test_global_shuffle_order_does_not_depend_on_workers(uneven: tuple[str, int]) -> None:
+    data, _ = uneven
+    assert ids(global_loader(data)) == ids(global_loader(data, num_workers=2))
+
+
+@pytest.mark.parametrize("k", [1, 7])
+def test_global_shuffle_resumes_exactly(uneven: tuple[str, int], k: int) -> None:
+    data, _ = uneven
+    whole = global_loader(data)
+    ids(whole)  # epoch 0; epoch 1 is the one interrupted
+    expected = ids(whole)
+    ld = global_loader(data)
+    ids(ld)
+    it = iter(ld)
+    head = [int(x) for _ in range(k) for x in next(it)[0]["id"]]
+    state = ld.state_dict()
+    ld.close()
+    fresh = global_loader(data)
+    fresh.load_state_dict(state)
+    assert head + ids(fresh) == expected
