@@ -377,15 +377,13 @@ def _check_sets(args: list[str], records_of: dict[str, int]) -> list[Any]:
 
 
 def _print_set_issues(sets: list[Any]) -> None:
-    from rich.console import Console
-
-    console = Console(soft_wrap=False, highlight=False)
+    lines = []
     for report in sets:
-        for issue in report.issues:
-            console.print(f"INCOMPLETE SET ({issue.kind}): {issue.message}", markup=False)
+        lines += [f"INCOMPLETE SET ({issue.kind}): {issue.message}" for issue in report.issues]
         if report.ok and report.manifests:
             named = ", ".join(os.path.basename(m) for m in report.manifests)
-            console.print(f"{report.folder}: shard sets complete ({named})", markup=False)
+            lines.append(f"{report.folder}: shard sets complete ({named})")
+    sys.stdout.write("".join(line + "\n" for line in lines))
 
 
 def _print_verify_json(reports: list[Any], sets: Iterable[Any] = ()) -> None:
