@@ -251,9 +251,11 @@ def verify(
     from recordio.verify import verify_file
 
     codec = Compression.parse(compression)  # a bad name is a usage error, not damage
-    set_args = [f for f in files if os.path.isdir(f) or f.endswith(MANIFEST_SUFFIX)]
+    from recordio import paths as storage
+
+    set_args = [f for f in files if f.endswith(MANIFEST_SUFFIX) or storage.isdir(f)]
     # A folder holding only a killed writer's debris still gets its set check.
-    readable = [f for f in files if not (os.path.isdir(f) and _only_debris(f))]
+    readable = [f for f in files if not (f in set_args and _only_debris(f))]
     expanded = _expand(readable) if readable or not set_args else []
     _refuse_terminal_stdin(expanded)
     paths = ["/dev/stdin" if p == "-" else p for p in expanded]  # verify_file takes paths
@@ -355,22 +357,26 @@ def _print_table(rows: Iterable[dict[str, Any]], shown: int | None, *, more_hint
 
 def _only_debris(folder: str) -> bool:
     """A folder without record files but with a writer's temporary files."""
+    from recordio import paths as storage
     from recordio.files import record_files
     from recordio.manifest import is_temp_file
 
-    return not record_files(folder) and any(map(is_temp_file, os.listdir(folder)))
+    if folder.endswith(MANIFEST_SUFFIX):
+        return False
+    return not record_files(folder) and any(map(is_temp_file, storage.listdir(folder)))
 
 
 def _check_sets(args: list[str], records_of: dict[str, int]) -> list[Any]:
     """The set report of each folder argument, and of each manifest named directly."""
+    from recordio import paths as storage
     from recordio.manifest import SetReport, check_folder, check_manifest, read_manifest
 
     out = []
     for arg in args:
-        if os.path.isdir(arg):
+        if not arg.endswith(MANIFEST_SUFFIX):
             out.append(check_folder(arg, records_of))
         else:
-            report = SetReport(os.path.dirname(arg) or ".", manifests=[arg])
+            report = SetReport(storage.dirname(arg) or ".", manifests=[arg])
             report.issues.extend(check_manifest(read_manifest(arg), records_of))
             out.append(report)
     return out
@@ -383,6 +389,9 @@ def _print_set_issues(sets: list[Any]) -> None:
         if report.ok and report.manifests:
             named = ", ".join(os.path.basename(m) for m in report.manifests)
             lines.append(f"{report.folder}: shard sets complete ({named})")
+    problems = sum(len(r.issues) for r in sets)
+    if problems:
+        lines.append(f"{problems} shard-set problem{'s' * (problems != 1)}: not complete")
     sys.stdout.write("".join(line + "\n" for line in lines))
 
 
