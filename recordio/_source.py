@@ -237,9 +237,107 @@ class InflateSource:
             )
 
 
+class MemberSource:
+    """A GZIP file written by recio as members with size fields: members are inflated several at
+    a time in threads (the inflaters release the GIL), handed out in order."""
+
+    compressed = True
+
+    def __init__(
+        self, file: BinaryIO, *, path: str, strict: bool, prefix: bytes, workers: int
+    ) -> None:
+        from recordio._members import inflate_pieces
+
+        self._pieces = inflate_pieces(
+            file, path=path, strict=strict, workers=workers, prefix=prefix
+        )
+        self._member = 0
+        self._error: RecordIOError | None = None
+        self._done = False
+        self._left = b""  # the part of a member's output beyond what the last call asked for
+
+    @property
+    def compressed_offset(self) -> int:
+        return self._member
+
+    def read(self, n: int) -> bytes:
+        return b"".join(self.read_pieces(n))
+
+    def read_pieces(self, n: int) -> list[bytes]:
+        """Pieces adding up to n bytes (fewer only at the end); [] at the end."""
+        pieces: list[bytes] = []
+        got = 0
+        while got < n:
+            if self._left:
+                piece, self._left = self._left, b""
+            elif self._done:
+                break
+            else:
+                try:
+                    self._member, piece = next(self._pieces)
+                except StopIteration:
+                    self._done = True
+                    break
+                except RecordIOError as error:
+                    self._error = error
+                    self._done = True
+                    break
+            if len(piece) > n - got:
+                piece, self._left = piece[: n - got], piece[n - got :]
+            if piece:
+                pieces.append(piece)
+                got += len(piece)
+        if not pieces and self._error is not None:
+            raise self._error
+        return pieces
+
+    def close(self) -> None:
+        self._pieces.close()
+
+
+def _has_member_sizes(file: BinaryIO, prefix: bytes) -> bytes | None:
+    """The bytes read so far when the file starts with a recio gzip member header (with its
+    size field); None (nothing more read) when it cannot."""
+    from recordio._members import FEXTRA, HEADER_BYTES, parse_header
+
+    if len(prefix) < 4 or not prefix[3] & FEXTRA:
+        return None
+    head = prefix
+    while len(head) < HEADER_BYTES:
+        more = file.read(HEADER_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    try:
+        header = parse_header(head)
+    except ValueError:
+        header = None
+    if header is None or header.member_bytes is None:
+        return head if len(head) > len(prefix) else None  # read on as one stream
+    return head
+
+
 def open_source(
-    file: BinaryIO, compression: Compression, *, path: str, strict: bool, prefix: bytes = b""
-) -> PlainSource | InflateSource:
+    file: BinaryIO,
+    compression: Compression,
+    *,
+    path: str,
+    strict: bool,
+    prefix: bytes = b"",
+    workers: int = 1,
+) -> PlainSource | InflateSource | MemberSource:
     if compression is Compression.NONE:
         return PlainSource(file, prefix)
+    if compression is Compression.GZIP:
+        head = _has_member_sizes(file, prefix)
+        if head is not None:
+            from recordio._members import parse_header
+
+            try:
+                sized = (header := parse_header(head)) is not None and header.member_bytes
+            except ValueError:
+                sized = False
+            if sized:
+                return MemberSource(file, path=path, strict=strict, prefix=head, workers=workers)
+            prefix = head
     return InflateSource(file, compression, path=path, strict=strict, prefix=prefix)

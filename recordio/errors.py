@@ -158,6 +158,22 @@ class UnknownCompressionError(CompressionError, OptionError):
     """A compression name that is none of NONE, GZIP, ZLIB (a usage error, not damage)."""
 
 
+class IndexFileError(RecordIOError):
+    """An index sidecar (`FILE.idx`) that cannot be used: damaged, or not an index at all."""
+
+    @property
+    def kind(self) -> str:
+        return "bad_index"
+
+
+class StaleIndexError(IndexFileError):
+    """An index sidecar that no longer matches its file (size, mtime or content changed)."""
+
+    @property
+    def kind(self) -> str:
+        return "stale_index"
+
+
 class ConvertError(RecordIOError):
     """Input text that cannot become records: names the input, its line and the key or column."""
 

@@ -26,6 +26,7 @@ from recordio._framing import (
     STOP_TOO_LARGE,
     mask,
 )
+from recordio._members import default_workers
 from recordio._salvage import Damage, Salvage
 from recordio._source import CHUNK, PlainSource, open_source
 from recordio.compression import (
@@ -82,6 +83,8 @@ class TFRecordReader:
             `reader.offset`; it must be the start of a record.
         on_damage: None to raise at the first problem; a callable to salvage instead: it gets a
             `Damage` for each damaged region and reading carries on at the next intact record.
+        workers: threads inflating the members of a GZIP file recio wrote (default: the usable
+            cores, at most 8); other compressed files are one stream, inflated in order.
     """
 
     def __init__(
@@ -94,7 +97,10 @@ class TFRecordReader:
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         start_offset: int = 0,
         on_damage: Callable[[Damage], None] | None = None,
+        workers: int | None = None,
     ) -> None:
+        if workers is not None and workers < 1:
+            raise OptionError(f"workers must be >= 1, got {workers}", params=("workers",))
         if max_record_bytes < 0:
             raise OptionError(
                 f"max_record_bytes must be >= 0, got {max_record_bytes}",
@@ -123,7 +129,12 @@ class TFRecordReader:
             self.close()
             raise
         self._source = open_source(
-            self._file, self.compression, path=self.path, strict=strict, prefix=head
+            self._file,
+            self.compression,
+            path=self.path,
+            strict=strict,
+            prefix=head,
+            workers=default_workers() if workers is None else workers,
         )
         self._origin = 0  # file position of the stream's first byte (seekable plain files)
         self._file_size = self._size_of_plain_file(len(head))
@@ -496,6 +507,9 @@ class TFRecordReader:
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
+        closing = getattr(getattr(self, "_source", None), "close", None)
+        if closing is not None:
+            closing()
         if getattr(self, "_owns_file", False) and not self._file.closed:
             self._file.close()
 

@@ -329,13 +329,16 @@ def compress(data: bytes, codec: str) -> bytes:
 
 @pytest.mark.requires_tf
 def test_tf_reads_a_flushed_compressed_writer_like_ours(tf, tmp_path: Path) -> None:
-    """flush() sync-flushes the stream: what it wrote so far inflates to whole records."""
-    out = io.BytesIO()
-    writer = TFRecordWriter(out, "GZIP")
-    writer.write_many(RECORDS)
-    writer.flush()
-    (tmp_path / "flushed").write_bytes(out.getvalue())
-    assert tf_read(tf, tmp_path / "flushed", "GZIP") == (list(RECORDS), None)
-    assert read_all(out.getvalue(), strict=False) == (list(RECORDS), None)
-    assert read_all(out.getvalue())[1] is not None  # strict: the end marker is missing
-    writer.close()
+    """flush() sync-flushes the stream (GZIP: ends a member): what it wrote so far inflates to
+    whole records."""
+    for member_bytes in (0, 1 << 20):
+        out = io.BytesIO()
+        writer = TFRecordWriter(out, "GZIP", member_bytes=member_bytes)
+        writer.write_many(RECORDS)
+        writer.flush()
+        (tmp_path / "flushed").write_bytes(out.getvalue())
+        assert tf_read(tf, tmp_path / "flushed", "GZIP") == (list(RECORDS), None)
+        assert read_all(out.getvalue(), strict=False) == (list(RECORDS), None)
+        # strict: one stream lacks its end marker; members end whole at each flush
+        assert (read_all(out.getvalue())[1] is None) == bool(member_bytes)
+        writer.close()
