@@ -50,7 +50,12 @@ def open_reader(
 
 
 def count_records(path: str, opts: ReadOptions) -> int:
-    """Records a read with these options yields (damaged ones excluded when salvaging)."""
+    """Records a read with these options yields (damaged ones excluded when salvaging): from
+    the file's index (an `.idx` sidecar, or a header scan) for a local file read whole."""
+    if not opts.salvage and file_key(path) is not None:
+        from recordio.index import count_records as indexed_count
+
+        return indexed_count(path, strict=opts.strict, max_record_bytes=opts.max_record_bytes)
     with open_reader(path, 0, opts, (lambda damage: None)) as reader:
         return sum(len(batch) for batch in reader.iter_batches(max_records=8192))
 
