@@ -421,6 +421,10 @@ class GlobalLane(Lane):
             lane :: len(task.lanes)
         ]
         self._readers = readers
+        self._paths = sorted({u.path for u in task.units})
+        number = {path: i for i, path in enumerate(self._paths)}
+        self._path_ids = np.asarray([number[u.path] for u in task.units], dtype=np.int64)
+        self._unit_first = np.asarray([u.start for u in task.units], dtype=np.int64)
 
     def _reader(self, path: str) -> Any:
         reader = self._readers.get(path)
@@ -444,31 +448,25 @@ class GlobalLane(Lane):
                 "after its records were counted"
             )
         unit_of = np.searchsorted(self._unit_starts, picked, side="right") - 1
-        records: list[bytes] = [b""] * len(picked)
-        paths = [task.units[u].path for u in range(len(task.units))]
-        file_index = np.empty(len(picked), dtype=np.int64)
-        for u in np.unique(unit_of):
-            rows = np.flatnonzero(unit_of == u)
-            unit = task.units[int(u)]
-            file_index[rows] = unit.start + (picked[rows] - self._unit_starts[u])
-        by_path: dict[str, list[int]] = {}
-        for row, u in enumerate(unit_of.tolist()):
-            by_path.setdefault(paths[u], []).append(row)
-        for path, rows_list in by_path.items():
-            rows = np.asarray(rows_list)
-            wanted = file_index[rows]
-            order = np.argsort(wanted, kind="stable")  # read each file front to back
-            got = self._reader(path).take(wanted[order])
-            for row, record in zip(rows[order].tolist(), got, strict=True):
-                records[row] = record
+        file_index = self._unit_first[unit_of] + (picked - self._unit_starts[unit_of])
+        path_id = self._path_ids[unit_of]
+        # Read (and decode) in file order; hand the rows out in the permutation's order.
+        sorted_rows = np.lexsort((file_index, path_id))
+        ids, firsts = np.unique(path_id[sorted_rows], return_index=True)
+        bounds = [*firsts.tolist(), len(sorted_rows)]
+        records: list[bytes] = []
+        for k, pid in enumerate(ids.tolist()):
+            rows = sorted_rows[bounds[k] : bounds[k + 1]]
+            records += self._reader(self._paths[pid]).take(file_index[rows])
 
         def where(i: int) -> tuple[str | None, int | None]:
-            return paths[int(unit_of[i])], int(file_index[i])
+            row = int(sorted_rows[i])
+            return self._paths[int(path_id[row])], int(file_index[row])
 
         self._ensure_buffers(task.window)
         self.arrays = self.decoder.decode(records, where, out=self._buffers)
         self.size = len(records)
-        self.order = None
+        self.order = np.argsort(sorted_rows)  # output row j is decoded row order[j]
         self._loaded = True
 
     def cursor(self) -> list[int]:
