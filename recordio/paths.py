@@ -142,6 +142,9 @@ class RemoteTarget:
     """A write to a URL: a hidden temporary object, moved to its name by `publish()`."""
 
     def __init__(self, url: str, temp_name: str) -> None:
+        if url.startswith(("http://", "https://")):
+            raise RecordIOError("http(s) URLs are read-only", path=url,
+                                hint="write to a local path or an object store URL")  # fmt: skip
         self.url = url
         self.fs, self.inner = filesystem(url)
         folder, _, _ = self.inner.rpartition("/")

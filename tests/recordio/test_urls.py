@@ -57,6 +57,11 @@ def test_a_shard_set_with_its_manifest(base: str) -> None:
     assert [i.kind for i in check_folder(base).issues] == ["missing_shard"]
 
 
+def test_http_is_read_only() -> None:
+    with pytest.raises(RecordIOError, match="read-only"):
+        TFRecordWriter("https://example.invalid/x.tfrecord")
+
+
 def test_local_paths_do_not_import_fsspec(tmp_path) -> None:
     code = (
         "import sys; from recordio import write_records, read_records;"
