@@ -36,6 +36,7 @@ class TrainingData:
     data: str = ""
     transform_dir: str | None = None
     raw_label: str | None = None
+    plan: DataPlan | None = None  # to name a bad record when TensorFlow fails on one
 
 
 @dataclass
@@ -368,6 +369,7 @@ def open_loaders(
         data=plan.data,
         transform_dir=plan.transform_dir,
         raw_label=plan.raw_label,
+        plan=plan,
     )
 
 

@@ -33,6 +33,12 @@ class TrainingOptionError(ModelError):
     kind = "training_option"
 
 
+class RunExistsError(ModelError):
+    """The output folder already holds a training run, and replacing it was not asked for."""
+
+    kind = "run_exists"
+
+
 class ExportError(ModelError):
     """The trained model could not be turned into a serving SavedModel."""
 
@@ -45,11 +51,19 @@ class PredictError(ModelError):
     kind = "predict"
 
 
+class PredictOptionError(PredictError):
+    """A prediction option out of range (batch size, output format)."""
+
+    kind = "predict_option"
+
+
 __all__ = [
     "DataSpecError",
     "ExportError",
     "ModelError",
     "PredictError",
+    "PredictOptionError",
+    "RunExistsError",
     "TrainingOptionError",
     "UnknownModelError",
 ]

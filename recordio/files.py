@@ -62,8 +62,10 @@ def record_files(folder: str) -> list[str]:
     )
 
 
-def expand_paths(patterns: list[str]) -> list[str]:
+def expand_paths(patterns: list[str], *, folders: bool = True) -> list[str]:
     """Expand globs (and folders, to the record files inside them) in order; '-' passes through.
+
+    With `folders` False a folder is refused: text inputs are never guessed from a folder.
 
     A pattern that matches nothing is an error: a typo must not look like an empty data set.
     """
@@ -72,6 +74,12 @@ def expand_paths(patterns: list[str]) -> list[str]:
         if pattern == "-":
             paths.append(pattern)
             continue
+        if storage.isdir(pattern) and not folders:
+            raise RecordIOError(
+                "is a folder, not a file",
+                path=pattern,
+                hint="name the files, or a pattern such as DIR/*.jsonl",
+            )
         if storage.isdir(pattern):
             inside = record_files(pattern)
             if not inside:

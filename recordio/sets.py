@@ -8,14 +8,13 @@ publishes sharded output as a set with its manifest (ShardedWriter).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from recordio.compression import CompressionLike
-from recordio.errors import OptionError, RecordIOError
+from recordio.errors import OptionError
 from recordio.files import expand_paths, shard_names
 from recordio.manifest import manifest_path_for
 from recordio.reader import TFRecordReader
@@ -48,19 +47,9 @@ def _inputs(inputs: Sequence[str]) -> list[str]:
 
 def _check_outputs(outputs: Sequence[str], inputs: Sequence[str], overwrite: bool) -> None:
     """Refuse outputs that exist (without `overwrite`) and, always, outputs that are inputs."""
-    for out in outputs:
-        if not os.path.exists(out):
-            continue
-        for source in inputs:
-            if os.path.exists(source) and os.path.samefile(out, source):
-                raise RecordIOError(
-                    "output is also an input", path=out, hint="write to another file"
-                )
-        if not overwrite:
-            raise RecordIOError(
-                "file exists", path=out, hint="remove it or pass overwrite=True",
-                params=("overwrite",),
-            )  # fmt: skip
+    from recordio.outputs import refuse_unsafe_outputs
+
+    refuse_unsafe_outputs(outputs, inputs, overwrite=overwrite)
 
 
 def _records(paths: Sequence[str]) -> Iterator[list[bytes]]:

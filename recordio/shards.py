@@ -14,7 +14,7 @@ from typing import Any
 
 from recordio import paths
 from recordio.compression import Compression, CompressionLike
-from recordio.errors import OptionError, RecordIOError
+from recordio.errors import OptionError, OutputExistsError
 from recordio.files import shard_names
 from recordio.manifest import Manifest, manifest_path_for, write_manifest
 from recordio.writer import TFRecordWriter
@@ -53,8 +53,8 @@ class ShardedWriter:
         if not overwrite:
             for name in [*self.names, *([self.manifest_path] if self.manifest_path else [])]:
                 if paths.exists(name):
-                    raise RecordIOError(
-                        "file exists", path=name, hint="remove it or pass overwrite=True",
+                    raise OutputExistsError(
+                        "already exists", path=name, hint="pass overwrite=True to replace it",
                         params=("overwrite",),
                     )  # fmt: skip
         self._writers: list[TFRecordWriter] = []

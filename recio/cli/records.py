@@ -123,6 +123,13 @@ def write(
             " out-00000-of-0000N.tfrecord.gz, ...",
         ),
     ] = 1,
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="CSV cell separator (one character), e.g. ';'.")
+    ] = ",",
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace OUT if it exists (never one of the inputs)."),
+    ] = False,
 ) -> None:
     """Write TFRecords of tf.train.Examples from JSON Lines or CSV, or raw records from lines.
 
@@ -133,8 +140,9 @@ def write(
     CSV (a header row, then data): a column is int64 when every non-empty cell is an integer,
     else float when every one is a number, else bytes; empty cells are left out.
 
-    A .gz output name means GZIP unless --compression says otherwise.
-    Prints one summary line on stderr.
+    A .gz output name means GZIP unless --compression says otherwise. An existing OUT is
+    replaced only with --overwrite (atomically: the old file stays until the new one is
+    complete), and never when it is one of the inputs. Prints one summary line on stderr.
 
     Example: recio write train.tfrecord.gz rows.jsonl --shards 4
     """
@@ -146,12 +154,19 @@ def write(
         fmt_name = "base64" if b64 else "raw"
     else:
         fmt_name = fmt.value
-    paths = _expand(inputs or ["-"])
+    paths = _expand(inputs or ["-"], folders=False)
     _refuse_terminal_stdin(paths)
     if out == "-" and sys.stdout.isatty():
         _console.abort("refusing to write binary TFRecords to a terminal; redirect stdout")
     summary = text_to_tfrecords(
-        out, paths, fmt=fmt_name, compression=compression, level=level, shards=shards
+        out,
+        paths,
+        fmt=fmt_name,
+        compression=compression,
+        level=level,
+        shards=shards,
+        overwrite=overwrite,
+        delimiter=delimiter,
     )
     _console.info(summary.line())
 
@@ -293,10 +308,10 @@ def register(app: typer.Typer) -> None:
 # =========================================================================== output helpers
 
 
-def _expand(patterns: list[str]) -> list[str]:
+def _expand(patterns: list[str], *, folders: bool = True) -> list[str]:
     from recordio.files import expand_paths
 
-    return expand_paths(patterns)
+    return expand_paths(patterns, folders=folders)
 
 
 def _print_lines(rows: Iterable[Any], *, raw: bool) -> None:

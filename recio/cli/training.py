@@ -68,11 +68,20 @@ def train(
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard logs.")] = True,
     export: Annotated[bool, typer.Option(help="Write the serving SavedModel.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed for weights and shuffling.")] = 42,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing run in the output folder (kept until the new one is done).",
+        ),
+    ] = False,
 ) -> None:
     """Train one of the book's models on recio data, with checkpoints, early stopping and logs.
 
     Writes best.keras, model.keras, serving/ (raw tf.Examples in), metrics.json,
-    learning_curves.png and logs/run_<time>/ into the output folder.
+    learning_curves.png and logs/run_<time>/ into the output folder. The run is built in a
+    hidden sibling folder and renamed into place when complete; an existing run is replaced
+    only with --overwrite, and an interrupted run leaves the old one untouched.
 
     Example: recio train housing --data out/housing --epochs 20 --schedule 1cycle --lr 0.01
     """
@@ -107,6 +116,7 @@ def train(
         classes=classes,
         loader=loader,
         options=options,
+        overwrite=overwrite,
     )
     typer.echo(
         f"best epoch {result.best_epoch} of {result.epochs_run}; "

@@ -299,7 +299,7 @@ def test_module_file_on_example_tfrecords(module_result) -> None:
 
 
 def test_existing_output_needs_overwrite(data, csv_result) -> None:
-    from pipeline import CsvJobOptions, JobOptionsError, run_csv_job
+    from pipeline import CsvJobOptions, OutputExistsError, run_csv_job
 
-    with pytest.raises(JobOptionsError, match="pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
         run_csv_job(CsvJobOptions(inputs=(str(data["csv"]),), output=csv_result.output))

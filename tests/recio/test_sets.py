@@ -52,9 +52,9 @@ def test_cat_and_its_refusals(recio, tmp_path: Path) -> None:
     recio("cat", "a.tfrecord", "b.tfrecord.gz", "all.tfrecord")
     assert ids(tmp_path / "all.tfrecord") == list(range(N))
     refused = recio("cat", "a.tfrecord", "all.tfrecord", code=1)
-    assert "file exists" in refused.stderr and "--overwrite" in refused.stderr
+    assert "already exists" in refused.stderr and "--overwrite" in refused.stderr
     own = recio("cat", "a.tfrecord", "a.tfrecord", "--overwrite", code=1)
-    assert "output is also an input" in own.stderr
+    assert "is also an input" in own.stderr
     assert ids(tmp_path / "a.tfrecord") == list(range(30))  # untouched
 
 

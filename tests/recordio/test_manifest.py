@@ -88,7 +88,7 @@ def test_overwrite_is_refused_by_default(tmp_path: Path) -> None:
     write_set(tmp_path / "a.tfrecord", 5)
     from recordio import RecordIOError
 
-    with pytest.raises(RecordIOError, match="file exists"):
+    with pytest.raises(RecordIOError, match="already exists"):
         ShardedWriter(str(tmp_path / "a.tfrecord"), SHARDS)
     write_set(tmp_path / "a.tfrecord", 7, overwrite=True)
     assert read_manifest(str(tmp_path / "a.manifest.json")).records == 7

@@ -32,7 +32,7 @@ def test_write_and_read_a_url(base: str, codec: str) -> None:
     assert list(read_records(url)) == RECORDS
     report = verify_file(url)
     assert report.ok and report.records == len(RECORDS)
-    with pytest.raises(RecordIOError, match="file exists"):
+    with pytest.raises(RecordIOError, match="already exists"):
         TFRecordWriter(url, overwrite=False)
 
 
