@@ -43,6 +43,7 @@ from recordio.kinds import Kind
 from recordio.manifest import Manifest, check_folder, read_manifest, write_manifest
 from recordio.parts import Span, equal_parts, split_files
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
+from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
 from recordio.shards import ShardedWriter
 from recordio.verify import VerifyReport, verify_file, verify_folder
 from recordio.writer import TFRecordWriter, write_records
@@ -78,9 +79,11 @@ __all__ = [
     "RecordIOError",
     "RecordIndex",
     "RecordTooLargeError",
+    "RecoverReport",
     "StaleIndexError",
     "TFRecordReader",
     "TFRecordWriter",
+    "TooMuchDamageError",
     "TrailingDataError",
     "TruncatedRecordError",
     "UnknownCompressionError",
@@ -100,6 +103,8 @@ __all__ = [
     "load_index",
     "read_records",
     "record_files",
+    "recover_file",
+    "salvage_records",
     "shard_names",
     "text_to_tfrecords",
     "tfrecords_to_json",

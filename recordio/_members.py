@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import struct
 from collections import deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -52,16 +52,21 @@ class MemberHeader:
     records: int | None = None
 
 
-def encode_member(data: bytes, records: int, level: int | None) -> bytes:
-    """One gzip member holding `data` (whole framed records), with recio's size field."""
+def encode_member(parts: list[bytes], records: int, level: int | None) -> bytes:
+    """One gzip member holding `parts` (whole framed records), with recio's size field."""
     deflate = raw_compressor(level)
-    body = deflate.compress(data) + deflate.flush()
-    member_bytes = HEADER_BYTES + len(body) + TRAILER_BYTES
+    body = [deflate.compress(part) for part in parts]
+    body.append(deflate.flush())
+    size = sum(map(len, parts))
+    crc = 0
+    for part in parts:
+        crc = crc32(part, crc)
+    member_bytes = HEADER_BYTES + sum(map(len, body)) + TRAILER_BYTES
     head = _HEAD.pack(GZIP_MAGIC, FEXTRA | FHCRC, 0, 0, 255, _EXTRA.size)
-    head += _EXTRA.pack(EXTRA_ID, _EXTRA.size - 4, member_bytes, len(data), records)
+    head += _EXTRA.pack(EXTRA_ID, _EXTRA.size - 4, member_bytes, size, records)
     head += struct.pack("<H", crc32(head) & 0xFFFF)
-    trailer = struct.pack("<II", crc32(data), len(data) & 0xFFFFFFFF)
-    return b"".join((head, body, trailer))
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return b"".join((head, *body, trailer))
 
 
 def parse_header(buf: bytes | memoryview, pos: int = 0) -> MemberHeader | None:
@@ -153,7 +158,31 @@ def default_workers() -> int:
     return max(1, min(cores, 8))
 
 
-LARGEST_WHOLE_MEMBER = 64 << 20  # larger members are inflated in bounded pieces, in order
+def find_member(data: bytes, start: int = 0) -> int | None:
+    """The first position from `start` where a plausible gzip member starts: a header that
+    parses (and checks out, when it has a CRC) followed by deflate data that inflates for its
+    first 64 KiB. Salvage resyncs there; anything false it finds fails the record CRCs."""
+    at = start
+    while (at := data.find(GZIP_MAGIC, at)) >= 0:
+        try:
+            header = parse_header(data, at)
+        except ValueError:
+            header = None
+        if header is not None:
+            probe = decompressor_raw()
+            body = at + header.header_bytes
+            try:
+                probe.decompress(data[body : body + (64 << 10)], 64 << 10)
+            except ZLIB_ERRORS:
+                pass
+            else:
+                return at
+        at += 1
+    return None
+
+
+LARGEST_WHOLE_MEMBER = 8 << 20  # larger members are inflated in bounded pieces, in order
+IN_FLIGHT_BYTES = 32 << 20  # compressed bytes of the members being inflated at once
 PIECE = 1 << 20
 
 
@@ -195,21 +224,74 @@ def inflate_pieces(
     workers: int = 1,
     prefix: bytes = b"",
     start: int = 0,
+    on_damage: Callable[[CompressedStreamError, int | None], None] | None = None,
 ) -> Generator[tuple[int, bytes], None, None]:
     """The uncompressed stream of a GZIP file as `(member_start, piece)` pairs, in order.
 
     `member_start` is the compressed offset of the member that piece belongs to; the first piece
     of each member is yielded even when empty, so a caller sees every member start. Members with
     recio's size field are read whole and inflated `workers` at a time in threads; others are
-    inflated in bounded pieces. Damage raises CompressedStreamError after every piece before it.
+    inflated in bounded pieces. Damage raises CompressedStreamError after every piece before it;
+    with `on_damage` (salvage) it is reported instead, with what of the damaged member still
+    inflates, and reading carries on at the next member.
     """
+    if on_damage is None:
+        yield from _inflate_pieces(
+            file, path=path, strict=strict, workers=workers, prefix=prefix, start=start
+        )
+        return
+    at, head = start, prefix
+    while True:
+        try:
+            yield from _inflate_pieces(
+                file, path=path, strict=strict, workers=workers, prefix=head, start=at
+            )
+            return
+        except CompressedStreamError as error:
+            damaged = error.compressed_offset or at
+            if error.partial:
+                yield damaged, error.partial
+            file.seek(damaged + 1)
+            window = file.read(LARGEST_WHOLE_MEMBER)
+            found = None
+            base = damaged + 1
+            while window:
+                found = find_member(window)
+                if found is not None:
+                    break
+                base += max(1, len(window) - 64)
+                file.seek(base)
+                window = file.read(LARGEST_WHOLE_MEMBER)
+                if len(window) <= 64:
+                    break
+            if found is None:  # nothing to resume at: the reader reports it as the end
+                raise
+            resume = base + found
+            on_damage(error, resume)
+            file.seek(resume)
+            at, head = resume, b""
+
+
+def _inflate_pieces(
+    file: BinaryIO,
+    *,
+    path: str,
+    strict: bool,
+    workers: int,
+    prefix: bytes,
+    start: int,
+) -> Generator[tuple[int, bytes], None, None]:
     source = _Input(file, prefix, start)
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     pending: deque[tuple[int, Future[bytes]]] = deque()
+    sizes: deque[int] = deque()  # compressed size of each pending member
+    in_flight = 0
     try:
         while True:
-            if pending and (len(pending) >= 2 * workers or not source.fill(1)):
+            busy = len(pending) >= 2 * workers or in_flight > IN_FLIGHT_BYTES
+            if pending and (busy or not source.fill(1)):
                 begin, future = pending.popleft()
+                in_flight -= sizes.popleft()
                 yield begin, _result(future, path, begin)
                 continue
             if not source.fill(HEADER_BYTES):
@@ -230,7 +312,8 @@ def inflate_pieces(
                     yield early, _result(future, path, early)
                 return
             size = header.member_bytes
-            whole = size is not None and size <= LARGEST_WHOLE_MEMBER
+            stream = header.stream_bytes or 0
+            whole = size is not None and max(size, stream) <= LARGEST_WHOLE_MEMBER
             if whole and size is not None and source.fill(size) and len(source.buf) >= size:
                 member = source.take(size)
                 if pool is None:
@@ -238,10 +321,14 @@ def inflate_pieces(
                 else:
                     job = pool.submit(_inflate_or_fail, member, header, path, begin)
                     pending.append((begin, job))
+                    sizes.append(size)
+                    in_flight += size
                 continue
             while pending:  # keep the order: earlier members first
                 early, future = pending.popleft()
                 yield early, _result(future, path, early)
+            sizes.clear()
+            in_flight = 0
             yield from _inflate_streaming(source, path=path, strict=strict, begin=begin)
     finally:
         if pool is not None:
@@ -291,10 +378,27 @@ def _inflate_or_fail(member: bytes, header: MemberHeader, path: str, begin: int)
     try:
         out = inflate_member(member, header)
     except ValueError as error:
-        raise _fail(f"GZIP stream is damaged ({error})", path, begin) from None
+        failure = _fail(f"GZIP stream is damaged ({error})", path, begin)
+        failure.partial = _what_inflates(member, header)
+        raise failure from None
     if header.stream_bytes is not None and len(out) != header.stream_bytes:
         raise _fail("GZIP member holds other bytes than its size field says", path, begin)
     return out
+
+
+def _what_inflates(member: bytes, header: MemberHeader) -> bytes:
+    """What a damaged member still inflates to, up to the damage (salvage keeps it)."""
+    inflater = decompressor_raw()
+    out: list[bytes] = []
+    body = memoryview(member)[header.header_bytes :]
+    for at in range(0, len(body), 16 << 10):
+        try:
+            out.append(inflater.decompress(body[at : at + (16 << 10)]))
+        except ZLIB_ERRORS:
+            break
+        if inflater.eof:
+            break
+    return b"".join(out)
 
 
 def _inflate_streaming(
@@ -343,6 +447,7 @@ __all__ = [
     "MemberHeader",
     "default_workers",
     "encode_member",
+    "find_member",
     "inflate_member",
     "inflate_pieces",
     "parse_header",

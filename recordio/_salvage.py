@@ -31,6 +31,9 @@ class Damage:
     end: int | None
     kind: str
     message: str
+    # Damage in a compressed stream: the compressed bytes skipped (end None: to the end).
+    compressed_offset: int | None = None
+    compressed_end: int | None = None
 
 
 class Salvage:
@@ -41,6 +44,7 @@ class Salvage:
         self._limit = min(max_record_bytes, MAX_LENGTH)
         self._open: RecordIOError | None = None
         self._open_index = 0
+        self.reports = 0
 
     @property
     def resyncing(self) -> bool:
@@ -49,6 +53,7 @@ class Salvage:
 
     def report(self, error: RecordIOError, end: int | None, index: int) -> None:
         """Hand one damaged region, from `error.offset` to `end`, to the callback."""
+        self.reports += 1
         self._on_damage(
             Damage(
                 index=index,
@@ -56,6 +61,23 @@ class Salvage:
                 end=end,
                 kind=error.kind,
                 message=str(error),
+            )
+        )
+
+    def report_compressed(
+        self, error: RecordIOError, index: int, offset: int, resume: int | None
+    ) -> None:
+        """A damaged compressed region, from the error's compressed offset to `resume`."""
+        self.reports += 1
+        self._on_damage(
+            Damage(
+                index=index,
+                offset=offset,
+                end=None,
+                kind=error.kind,
+                message=str(error),
+                compressed_offset=error.compressed_offset,
+                compressed_end=resume,
             )
         )
 
@@ -104,18 +126,24 @@ class Salvage:
         """The next position in buf that may start an intact record (the scan re-checks it)."""
         scan = _backend.scan
         for candidate in range(start, len(buf)):
-            records, _, status, _, _ = scan(buf, candidate, True, self._limit, 1, _backend.big_crc)
-            if records or status == STOP_NEED:
-                return candidate  # a whole record, or a valid header / too few bytes to tell
+            records, after, status, _, _ = scan(
+                buf, candidate, True, self._limit, 1, _backend.big_crc
+            )
+            if status == STOP_NEED and not records:
+                return candidate  # a valid header / too few bytes to tell: read on
+            if records and self._record_may_start(buf, after, cut_ok=True):
+                # A whole record followed by another header (or the end of what is read): a
+                # frame embedded in a damaged record's payload is followed by neither.
+                return candidate
         return len(buf)
 
     @staticmethod
-    def _record_may_start(buf: bytes, pos: int) -> bool:
+    def _record_may_start(buf: bytes, pos: int, *, cut_ok: bool = False) -> bool:
         """Whether a record may start at `pos`: a header whose length CRC checks out, or the
         very end of the file (the reader reads on until buf holds a header or the file ends).
-        A few stray bytes there say the length is stale."""
+        A few stray bytes there say the length is stale (unless `cut_ok`: buf may end there)."""
         if len(buf) - pos < HEADER:
-            return len(buf) == pos
+            return len(buf) == pos or cut_ok
         stored = int.from_bytes(buf[pos + 8 : pos + HEADER], "little")
         return _backend.masked_crc32c(buf[pos : pos + 8]) == stored
 

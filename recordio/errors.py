@@ -123,6 +123,7 @@ class CompressedStreamError(RecordIOError):
 
     def __init__(self, detail: str, *, codec: str, **where: Any) -> None:
         self.codec = codec
+        self.partial = b""  # what a damaged gzip member still inflated to (salvage keeps it)
         super().__init__(detail, **where)
 
     @property

@@ -253,8 +253,7 @@ class TFRecordWriter:
     def _finish_member(self) -> None:
         if not self._member_records:
             return
-        data = b"".join(self._member) if len(self._member) != 1 else self._member[0]
-        self._file.write(encode_member(data, self._member_records, self._level))
+        self._file.write(encode_member(self._member, self._member_records, self._level))
         self._members_written += 1
         self._member = []
         self._member_size = 0

@@ -258,6 +258,12 @@ def compare_with_tf(tf, tmp_path: Path, data: bytes, codec: str) -> tuple[list[b
     path.write_bytes(data)
     tf_records, tf_error = tf_read(tf, path, codec)
     lenient, lenient_error = read_all(data, codec, strict=False)
+    if tf_error is not None and lenient != tf_records:
+        # A failed gzip trailer check: zlib (so TF) drops the output of the call that found it;
+        # recio checks the trailer itself and hands out the records before it first, each one
+        # checked by its own CRCs. Never fewer records than TF, never a wrong one.
+        assert is_prefix(tf_records, lenient) and is_prefix(lenient, RECORDS), lenient
+        tf_records = lenient
     assert lenient == tf_records
     assert (lenient_error is None) == (tf_error is None), (lenient_error, tf_error)
     strict, strict_error = read_all(data, codec)
