@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.loaders import NumpyLoader, OrderOptions, WorkerOptions
 
@@ -125,8 +127,8 @@ def test_global_shuffle_order_does_not_depend_on_workers(uneven: tuple[str, int]
     assert ids(global_loader(data)) == ids(global_loader(data, num_workers=2))
 
 
-@pytest.mark.parametrize("k", [1, 7])
-def test_global_shuffle_resumes_exactly(uneven: tuple[str, int], k: int) -> None:
+@pytest.mark.parametrize(("k", "workers"), [(1, 0), (7, 0), (5, 2)])
+def test_global_shuffle_resumes_exactly(uneven: tuple[str, int], k: int, workers: int) -> None:
     data, _ = uneven
     whole = global_loader(data)
     ids(whole)  # epoch 0; epoch 1 is the one interrupted
@@ -137,6 +139,25 @@ def test_global_shuffle_resumes_exactly(uneven: tuple[str, int], k: int) -> None
     head = [int(x) for _ in range(k) for x in next(it)[0]["id"]]
     state = ld.state_dict()
     ld.close()
-    fresh = global_loader(data)
+    fresh = global_loader(data, num_workers=workers)
     fresh.load_state_dict(state)
     assert head + ids(fresh) == expected
+    fresh.close()
+
+
+@settings(max_examples=150, deadline=None)
+@given(counts=st.lists(st.integers(0, 40), min_size=1, max_size=6), parts=st.integers(1, 6),
+       pieces=st.integers(1, 9), cut=st.booleans(),
+       remainder=st.sampled_from(["drop", "pad", "uneven"]))  # fmt: skip
+def test_units_cover_exactly_their_part(counts, parts, pieces, cut, remainder) -> None:
+    from pipeline.loaders._plan import make_units
+    from recordio.parts import equal_parts
+
+    files = [f"f{i}" for i in range(len(counts))]
+    for part in range(parts):
+        units = make_units(files, counts, part, parts, remainder, pieces=pieces, cut=cut)
+        spans = equal_parts(files, counts, parts, remainder=remainder)[part]  # type: ignore[arg-type]
+        got = [(u.path, u.start + i) for u in units for i in range(u.count)]
+        want = [(s.path, i) for s in spans for i in range(s.start, s.stop)]
+        assert got == want
+        assert all(u.count > 0 and u.stride == 1 for u in units)
