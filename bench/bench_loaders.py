@@ -168,14 +168,15 @@ def _drain(ds: object) -> int:
 
 
 def numpy_loader(
-    data: str, batch: int, *, num_workers: int = 0, prefetch: int = 2
+    data: str, batch: int, *, num_workers: int = 0, prefetch: int = 2, global_shuffle: bool = False
 ) -> tuple[Callable[[], int], Callable[[], None]]:
-    from pipeline.loaders import DecodeOptions, NumpyLoader, WorkerOptions
+    from pipeline.loaders import DecodeOptions, NumpyLoader, OrderOptions, WorkerOptions
 
     loader = NumpyLoader(
         data,
         label="label",
         batch_size=batch,
+        order=OrderOptions(global_shuffle=global_shuffle),
         decode=DecodeOptions(decode_bytes=RAW),
         workers=WorkerOptions(num_workers=num_workers, prefetch=prefetch),
     )
@@ -207,6 +208,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "fmnist"))
     parser.add_argument("--workers", type=int, default=2, help="NumpyLoader processes")
+    parser.add_argument("--shuffle-only", action="store_true",
+                        help="only the global-shuffle rows against NumpyLoader's own")  # fmt: skip
     args = parser.parse_args()
     n = 6_000 if args.quick else 60_000
     reps = 1 if args.quick else args.reps
@@ -219,7 +222,8 @@ def main() -> None:
           f"({size / sum(os.path.getsize(p) for p in raw):.2f} of uncompressed); "
           f"{os.cpu_count()} CPUs")  # fmt: skip
 
-    import tensorflow as tf  # noqa: F401  (imported once, outside the timings)
+    if not args.shuffle_only:
+        import tensorflow as tf  # noqa: F401  (imported once, outside the timings)
 
     gc.collect()
     gc.freeze()
@@ -237,6 +241,9 @@ def main() -> None:
         print(f"  {name:<44} {rate / 1e3:9.1f} k ex/s", flush=True)
         return rate
 
+    if args.shuffle_only:
+        global_shuffle_rows(measure, raw_dir, gz_dir, args.workers)
+        return
     print("GZIP shards")
     book = measure(
         "book pipeline (parse_single_example, b32)", tf_book(gz, os.path.join(gz_dir, "*.gz"))
@@ -269,6 +276,38 @@ def main() -> None:
     print(f"  NumpyLoader b32 processes / book pipeline   {procs32 / book:6.2f}x")
     print(f"  NumpyLoader processes / tf-graph, NONE      {procs_raw / graph_raw:6.2f}x  (>= 1.0)")
     print(f"  NumpyLoader inline / tf-graph, NONE         {inline_raw / graph_raw:6.2f}x")
+    global_shuffle_rows(measure, raw_dir, gz_dir, args.workers, inline_raw, procs_raw)
+
+
+def global_shuffle_rows(
+    measure: Callable[..., float],
+    raw_dir: str,
+    gz_dir: str,
+    workers: int,
+    inline_raw: float | None = None,
+    procs_raw: float | None = None,
+) -> None:
+    """NumpyLoader with a global shuffle (random access through the index) against its own
+    windowed shuffle that reads files front to back, on the same files (target >= 0.5)."""
+    print("global shuffle (OrderOptions(global_shuffle=True))")
+    if inline_raw is None or procs_raw is None:
+        inline_raw = measure("NumpyLoader b1024 inline NONE",
+                             *numpy_loader(raw_dir, 1024, prefetch=0))  # fmt: skip
+        procs_raw = measure(
+            f"NumpyLoader b1024 {workers} processes NONE",
+            *numpy_loader(raw_dir, 1024, num_workers=workers, prefetch=4),
+        )
+    g_inline = measure("NumpyLoader b1024 inline NONE global shuffle",
+                       *numpy_loader(raw_dir, 1024, prefetch=0, global_shuffle=True))  # fmt: skip
+    g_procs = measure(f"NumpyLoader b1024 {workers} processes NONE global shuffle",
+                      *numpy_loader(raw_dir, 1024, num_workers=workers, prefetch=4,
+                                    global_shuffle=True))  # fmt: skip
+    g_gzip = measure(f"NumpyLoader b1024 {workers} processes GZIP global shuffle",
+                     *numpy_loader(gz_dir, 1024, num_workers=workers, prefetch=4,
+                                   global_shuffle=True))  # fmt: skip
+    print(f"  global shuffle / windowed, inline, NONE     {g_inline / inline_raw:6.2f}x  (>= 0.5)")
+    print(f"  global shuffle / windowed, processes, NONE  {g_procs / procs_raw:6.2f}x  (>= 0.5)")
+    print(f"  global shuffle GZIP / windowed NONE, procs  {g_gzip / procs_raw:6.2f}x")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@ errors that name the file, record and byte offset, and tf.train.Example encoding
 TensorFlow or the protobuf library.
 """
 
+from typing import TYPE_CHECKING
+
 from recordio._backend import BACKEND
 from recordio._salvage import Damage
-from recordio.access import IndexedReader
 from recordio.compression import Compression, CompressionLike
 from recordio.convert import text_to_tfrecords, tfrecords_to_json
 from recordio.errors import (
@@ -38,22 +39,25 @@ from recordio.example import (
     encode_sequence_example,
 )
 from recordio.files import expand_paths, is_record_file, record_files, shard_names
-from recordio.index import (
-    RecordIndex,
-    build_index,
-    count_records,
-    index_file,
-    index_path,
-    load_index,
-    write_index,
-)
 from recordio.kinds import Kind
+from recordio.manifest import Manifest, check_folder, read_manifest, write_manifest
+from recordio.parts import Span, equal_parts, split_files
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
 from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
-from recordio.verify import VerifyReport, verify_file
+from recordio.shards import ShardedWriter
+from recordio.verify import VerifyReport, verify_file, verify_folder
 from recordio.writer import TFRecordWriter, write_records
 
 __all__ = [
+    "verify_folder",
+    "ShardedWriter",
+    "split_files",
+    "equal_parts",
+    "Span",
+    "write_manifest",
+    "read_manifest",
+    "check_folder",
+    "Manifest",
     "BACKEND",
     "BytesList",
     "CompressedStreamError",
@@ -108,3 +112,36 @@ __all__ = [
     "write_index",
     "write_records",
 ]
+
+# The index and random access need numpy: imported on first use, so that `import recordio`
+# (and `recio --help`, `recio verify`) stay light.
+_LAZY = {
+    "IndexedReader": "recordio.access",
+    **dict.fromkeys(
+        ("RecordIndex", "build_index", "count_records", "index_file", "index_path",
+         "load_index", "write_index"),
+        "recordio.index",
+    ),
+}  # fmt: skip
+
+
+if not TYPE_CHECKING:  # mypy sees the imports below instead
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'recordio' has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+else:
+    from recordio.access import IndexedReader
+    from recordio.index import (
+        RecordIndex,
+        build_index,
+        count_records,
+        index_file,
+        index_path,
+        load_index,
+        write_index,
+    )

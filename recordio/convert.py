@@ -52,8 +52,10 @@ from recordio.example import (
 )
 from recordio.files import shard_names
 from recordio.kinds import Kind
+from recordio.manifest import manifest_path_for
 from recordio.outputs import check_path, refuse_unsafe_outputs
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
+from recordio.shards import ShardedWriter
 from recordio.writer import TFRecordWriter
 
 INT64, FLOAT, BYTES = Kind.INT64, Kind.FLOAT, Kind.BYTES
@@ -468,7 +470,8 @@ def text_to_tfrecords(
         raise ConvertError("is a folder; give a file name to write", path=out)
     codec = Compression.for_path(out if out != "-" else "", compression)
     names = shard_names(out, shards) if out != "-" else []
-    refuse_unsafe_outputs(names, [check_path(p) for p in inputs], overwrite=overwrite)
+    manifest = [manifest_path_for(out)] if shards > 1 else []
+    refuse_unsafe_outputs([*names, *manifest], [check_path(p) for p in inputs], overwrite=overwrite)
     if level is not None and codec is Compression.NONE:
         raise OptionError(
             "level applies to compressed output",
@@ -490,24 +493,16 @@ def text_to_tfrecords(
                 count = writer.write_many(records)
             sink.flush()
             return WriteSummary(count, ["<stdout>"], sink.count, time.perf_counter() - started)
-        with ExitStack() as writers_stack:
-            # All shards are open together: if the input fails, every one is discarded.
-            writers = [
-                writers_stack.enter_context(TFRecordWriter(name, codec, level=level))
-                for name in names
-            ]
-            count = _round_robin(records, [w.write for w in writers])
+        if shards == 1:
+            with TFRecordWriter(out, codec, level=level) as single:
+                count = single.write_many(records)
+        else:
+            # All shards are open together: if the input fails, every one is discarded; the
+            # manifest is published last, after every shard (checked above, with the shards).
+            with ShardedWriter(out, shards, codec, level=level, overwrite=True) as writer:
+                count = writer.write_many(records)
     size = sum(os.path.getsize(name) for name in names)
     return WriteSummary(count, names, size, time.perf_counter() - started)
-
-
-def _round_robin(records: Iterable[bytes], sinks: list[Callable[[bytes], None]]) -> int:
-    count = 0
-    shards = len(sinks)
-    for record in records:
-        sinks[count % shards](record)
-        count += 1
-    return count
 
 
 # =========================================================================== records -> JSON

@@ -47,6 +47,7 @@ from recordio.errors import (
     TruncatedRecordError,
 )
 from recordio.outputs import check_path
+from recordio.paths import open_read
 
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
@@ -119,7 +120,7 @@ class TFRecordReader:
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
             check_path(os.fspath(source))
-            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
+            self._file: BinaryIO = open_read(source)  # closed in close(); URLs via fsspec
             self._owns_file = True
         else:
             self._file = source

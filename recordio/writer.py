@@ -27,8 +27,9 @@ from recordio.compression import (
     Compressor,
     compressor,
 )
-from recordio.errors import OptionError, RecordIOError, WriterClosedError
+from recordio.errors import OptionError, OutputExistsError, RecordIOError, WriterClosedError
 from recordio.outputs import check_path, refuse_unsafe_outputs
+from recordio.paths import RemoteTarget, exists, is_url
 
 BUFFER_BYTES = 1 << 20
 LARGE_RECORD = 64 << 10
@@ -164,8 +165,22 @@ class TFRecordWriter:
         self.records_written = 0
         self._closed = False
         self._fsync = fsync
-        if isinstance(target, (str, os.PathLike)):
-            self.path: str = check_path(os.fspath(target))
+        self._remote: RemoteTarget | None = None
+        if isinstance(target, (str, os.PathLike)) and is_url(target):
+            self.path: str = os.fspath(target)
+            if not overwrite and exists(self.path):
+                raise OutputExistsError(
+                    "already exists",
+                    path=self.path,
+                    hint="pass overwrite=True to replace it",
+                    params=("overwrite",),
+                )
+            name = os.path.basename(temp_path_for(self.path.split("://", 1)[1]))
+            self._remote = RemoteTarget(self.path, name)  # published by close()
+            self._file: BinaryIO = self._remote.file
+            self._temp: str | None = None
+        elif isinstance(target, (str, os.PathLike)):
+            self.path = check_path(os.fspath(target))
             if not overwrite:
                 refuse_unsafe_outputs([self.path])
             folder = os.path.dirname(self.path)
@@ -177,10 +192,10 @@ class TFRecordWriter:
             if os.path.isdir(self.path):
                 raise RecordIOError("is a folder; give a file name to write", path=self.path)
             temp = temp_path_for(self.path)
-            self._temp: str | None = temp  # before the file exists: abort() removes it
+            self._temp = temp  # before the file exists: abort() removes it
             _UNFINISHED.add((os.getpid(), temp))
             try:
-                self._file: BinaryIO = open(temp, "xb")  # noqa: SIM115 - closed in close()
+                self._file = open(temp, "xb")  # noqa: SIM115 - closed in close()
             except OSError as error:
                 _UNFINISHED.discard((os.getpid(), temp))
                 raise _cannot_write(self.path, error) from None
@@ -292,6 +307,8 @@ class TFRecordWriter:
             if self._compressor is not None:
                 self._file.write(self._compressor.flush())
             self._file.flush()
+            if self._remote is not None:
+                self._remote.publish()
             if self._temp is not None:
                 if self._fsync:
                     os.fsync(self._file.fileno())
@@ -313,6 +330,8 @@ class TFRecordWriter:
     def abort(self) -> None:
         """Drop everything written: the target file is left as it was."""
         self._closed = True
+        if getattr(self, "_remote", None) is not None:
+            self._remote.discard()  # type: ignore[union-attr]
         if self._temp is not None:
             file = getattr(self, "_file", None)
             if file is not None and not file.closed:
@@ -332,7 +351,9 @@ class TFRecordWriter:
 
     def __del__(self) -> None:
         # Never publish a file nobody closed: it may be incomplete.
-        if not getattr(self, "_closed", True) and getattr(self, "_temp", None):
+        if not getattr(self, "_closed", True) and (
+            getattr(self, "_temp", None) or getattr(self, "_remote", None)
+        ):
             self.abort()
 
 

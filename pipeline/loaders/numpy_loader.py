@@ -10,8 +10,9 @@
 What it does, and why:
 - Decodes with templates specialised to the data's byte layout (see `decode.py`), falling back to
   recordio's generic decoder record by record, so output never depends on the fast path.
-- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter):
-  each record belongs to exactly one part; see `_plan.py` for the order of an epoch.
+- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter)
+  into equal parts at record level (`recordio.parts`): every rank gets the same number of
+  records and batches; see `_plan.py` for the order of an epoch.
 - Makes batches in the background (`num_workers` processes, or one thread) straight into shared
   memory; a batch's arrays are views of that memory, never overwritten while referenced.
 - `state_dict()` after any batch and `load_state_dict()` in a fresh process continue the epoch with
@@ -146,6 +147,13 @@ class NumpyLoader:
                     + (" (add it to decode_bytes first)" if field.kind == "bytes" else ""),
                     params=("to_float32", "decode_bytes"),
                 )
+        self.global_shuffle = order.global_shuffle
+        if self.global_shuffle and (source.salvage or not order.shuffle):
+            raise LoaderOptionError(
+                "global_shuffle reads records at random through the files' index: it needs "
+                "shuffle=True and cannot salvage damaged files",
+                params=("global_shuffle", "shuffle", "salvage"),
+            )
         self.damage: list[Any] = []
         self.epoch = 0
         self._batch = 0
@@ -207,7 +215,10 @@ class NumpyLoader:
             return
         backend = self._backend() if self.num_workers > 0 else None
         self._counts = self._count(backend)
-        self._units = make_units(self.files, self._counts, self.rank, self.world_size)
+        self._units = make_units(self.files, self._counts, self.rank, self.world_size,
+                                 self.order.remainder,
+                                 pieces=1 if self.opts.salvage else self.lanes,
+                                 cut=self.global_shuffle)  # fmt: skip
         self.num_records = sum(u.count for u in self._units)
         self._lane_count = max(1, min(self.lanes, len(self._units)))
 
@@ -266,6 +277,8 @@ class NumpyLoader:
             "shuffle": self.shuffle,
             "window": self.window,
             "drop_remainder": self.drop_remainder,
+            "remainder": self.order.remainder,
+            "global_shuffle": self.global_shuffle,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -309,7 +322,7 @@ class NumpyLoader:
         assert self._units is not None
         lanes = assign_lanes(self._units, self.lanes, seed=self.seed, epoch=self.epoch,
                              part=self.rank, shuffle=self.shuffle)  # fmt: skip
-        counts = lane_counts(self._units, lanes)
+        counts = lane_counts(self._units, lanes, self.global_shuffle)
         cursors = self._cursors if self._batch and self._cursors is not None else None
         if cursors is None:
             cursors = np.zeros((len(lanes), CURSOR_WIDTH), dtype=np.int64)
@@ -318,6 +331,7 @@ class NumpyLoader:
             batch_size=self.batch_size, window=self.window, units=list(self._units), lanes=lanes,
             cursors=cursors, fields=self.fields, scales=self.scales, opts=self.opts,
             start_batch=self._batch, n_batches=len(self), counts=counts,
+            global_shuffle=self.global_shuffle,
         )  # fmt: skip
 
     def __iter__(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:

@@ -51,7 +51,14 @@ class OrderOptions:
         shuffle, seed: shuffle file order and records (within windows of `shuffle_buffer` records
             spread over the lanes) with a seed; epoch e uses (seed, e).
         drop_remainder: leave out the last, smaller batch of an epoch.
-        rank, world_size: this process's part of the data (each record is in exactly one part).
+        rank, world_size: this process's part of the data: the records of all files are split
+            into `world_size` equal parts at record level (`recordio.parts`), so every rank runs
+            the same number of steps.
+        remainder: what happens to the records left over when they do not split evenly:
+            "drop" them (each record in at most one part; the default), "pad" the short parts by
+            repeating records from the start, or "uneven" (parts differ by one record).
+        global_shuffle: shuffle over all records of this part each epoch (a seeded permutation,
+            read by random access through the files' index) instead of files and windows.
         shuffle_buffer: records shuffled together, summed over the lanes.
         lanes: independent reading streams (default max(8, num_workers)); the order depends on
             it, never on the number of worker processes.
@@ -64,8 +71,17 @@ class OrderOptions:
     world_size: int = 1
     shuffle_buffer: int = 10_000
     lanes: int | None = None
+    remainder: str = "drop"
+    global_shuffle: bool = False
 
     def __post_init__(self) -> None:
+        from recordio.parts import REMAINDERS
+
+        if self.remainder not in REMAINDERS:
+            raise LoaderOptionError(
+                f"remainder must be one of {', '.join(REMAINDERS)}, got {self.remainder!r}",
+                params=("remainder",),
+            )
         _whole("world_size", self.world_size, 1)
         _whole("shuffle_buffer", self.shuffle_buffer, 1)
         _whole("seed", self.seed, 0)

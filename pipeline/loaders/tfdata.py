@@ -67,6 +67,9 @@ def tf_dataset(
     cycle_length: int | None = None,
     verify: bool = False,
     salvage: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    remainder: str = "drop",
 ) -> Any:
     """A `tf.data.Dataset` of `(features_dict, label)` batches.
 
@@ -92,6 +95,9 @@ def tf_dataset(
             naming the file, record and byte offset (TF's reader names neither).
         salvage: read through recordio, skipping damaged records (slower than TF's reader);
             what was skipped is listed in the returned dataset's `recio_damage`.
+        rank, world_size, remainder: read only this rank's part: the same equal parts at
+            record level as NumpyLoader (`recordio.parts`; every rank gets as many records,
+            `remainder` "drop", "pad" or "uneven"), read as skip/take of each file.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise LoaderError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -125,18 +131,30 @@ def tf_dataset(
     if verify:
         _verify(files)
     damage: list[Any] = []
+    spans = _spans(files, rank, world_size, remainder, salvage)
     compressions = [_compression_of(f) for f in files]
     deterministic = seed is not None
     autotune = tf.data.AUTOTUNE
-    ds = tf.data.Dataset.from_tensor_slices((files, compressions))
-    if shuffle_buffer > 0 and len(files) > 1:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    cycle = cycle_length or min(DEFAULT_CYCLE, len(files))
-    read = (
-        (lambda path, comp: _salvaging_reader(path, damage))
-        if salvage
-        else (lambda path, comp: tf.data.TFRecordDataset(path, compression_type=comp))
+    ds = tf.data.Dataset.from_tensor_slices(
+        (
+            [s[0] for s in spans],
+            [compressions[files.index(s[0])] for s in spans],
+            tf.constant([s[1] for s in spans], tf.int64),
+            tf.constant([s[2] for s in spans], tf.int64),
+        )
     )
+    if shuffle_buffer > 0 and len(spans) > 1:
+        ds = ds.shuffle(len(spans), seed=seed, reshuffle_each_iteration=True)
+    cycle = cycle_length or max(1, min(DEFAULT_CYCLE, len(spans)))
+
+    def read(path: Any, comp: Any, start: Any, count: Any) -> Any:
+        records = (
+            _salvaging_reader(path, damage)
+            if salvage
+            else tf.data.TFRecordDataset(path, compression_type=comp)
+        )
+        return records if world_size == 1 else records.skip(start).take(count)
+
     ds = ds.interleave(
         read,
         cycle_length=cycle,
@@ -184,6 +202,27 @@ def tf_dataset(
     ds = ds.with_options(options).prefetch(autotune)
     ds.recio_damage = damage  # what salvage skipped, filled in as the data is read
     return ds
+
+
+def _spans(
+    files: list[str], rank: int, world_size: int, remainder: str, salvage: bool
+) -> list[tuple[str, int, int]]:
+    """(path, first record, records) this rank reads: whole files for one rank, else its equal
+    part (the same as NumpyLoader's, from the same record counts)."""
+    from pipeline.loaders._lanes import ReadOptions, count_records
+    from recordio.errors import OptionError
+    from recordio.parts import split_files
+
+    if world_size == 1 and rank == 0:
+        return [(f, 0, -1) for f in files]
+    opts = ReadOptions(salvage=salvage)
+    try:
+        counts = [count_records(f, opts) for f in files]
+        spans = split_files(files, counts, rank=rank, world_size=world_size,
+                            remainder=remainder)  # type: ignore[arg-type]  # fmt: skip
+    except OptionError as error:
+        raise LoaderError(str(error)) from None
+    return [(s.path, s.start, s.count) for s in spans]
 
 
 def _verify(files: Sequence[str]) -> None:

@@ -39,6 +39,9 @@ FLAG_OF = {
     "include_original": "--original/--no-original",
     "label_feature": "--label-feature",
     "output_format": "--format",
+    "max_bytes": "--bytes",
+    "shuffle_seed": "--shuffle",
+    "records": "--records",
 }
 # Whole phrases: `name=value` written the way the command line spells that choice.
 PHRASES = {

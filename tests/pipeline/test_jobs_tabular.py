@@ -166,6 +166,12 @@ def test_csv_job_writes_examples_schema_and_dead_letters(data, csv_result) -> No
     assert all(f.endswith(".tfrecord.gz") and "-of-" in f for f in files)
     examples = _read_examples([os.path.join(out, f) for f in files])
     assert len(examples) == ROWS == csv_result.splits["data"].rows
+    # The shards are published as a set: their manifest comes last and vouches for each.
+    from recordio.manifest import check_folder
+
+    folder = os.path.dirname(os.path.join(out, files[0]))
+    sets = check_folder(folder)
+    assert sets.ok and len(sets.manifests) == 1, sets.issues
     by_id = {e["id"][0]: e for e in examples}
     for row in _good_rows(data)[:60]:
         got = by_id[row["id"]]
