@@ -106,7 +106,7 @@ class ImageAugment:
             x = x[..., None]
         h, w = x.shape[1:3]
         # Draw everything in a fixed order, so turning one option off leaves the others' draws.
-        flip = rng.random(n) < 0.5
+        flip = np.asarray(rng.random(n) < 0.5, dtype=bool)
         crop = (
             max(int(round(h * opts.crop_fraction)), 1),
             max(int(round(w * opts.crop_fraction)), 1),
