@@ -186,6 +186,7 @@ def fit(
     import keras
 
     from models import builders, checkpoint, device, report, schedules
+    from models.pace import EpochPace
 
     options = options or TrainOptions()
     _validate(options)
@@ -226,6 +227,7 @@ def fit(
             monitor=monitor, patience=options.patience, restore_best_weights=True
         ),
         *schedules.schedule_callbacks(options.schedule, monitor=monitor),
+        EpochPace(data.steps_per_epoch, options.epochs, gpu=dev.gpu, emit=emit),
     ]
     tensorboard, log_dir = _tensorboard(output, options, notes)
     if tensorboard is not None:
