@@ -46,22 +46,46 @@ def resize_weights(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray,
     return lower, upper, (pos - floor).astype(np.float32)
 
 
-def crop_and_resize(x: np.ndarray, top: np.ndarray, left: np.ndarray, crop: tuple[int, int]) -> Any:
-    """Cut the (ch, cw) window at (top[i], left[i]) of each image x[i] (N, H, W, C) float32 and
-    resize it back to (H, W) bilinearly."""
+def _lerp(a: np.ndarray, b: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """a + (b - a) * frac, in float32, reusing b's memory when it can."""
+    a = a.astype(np.float32, copy=False)
+    b = b.astype(np.float32)
+    np.subtract(b, a, out=b)
+    np.multiply(b, frac, out=b)
+    np.add(b, a, out=b)
+    return b
+
+
+def flip_crop_resize(
+    x: np.ndarray, flip: np.ndarray, top: np.ndarray, left: np.ndarray, crop: tuple[int, int]
+) -> np.ndarray:
+    """Mirror images x (N, H, W, C) where `flip`, cut the (ch, cw) window at (top[i], left[i])
+    and resize it back to (H, W) bilinearly (half-pixel centres), as float32.
+
+    Two gathers per axis and a blend: the column pass reads the source (any dtype) and folds
+    the mirror into its indices; the row pass reads contiguous rows.
+    """
     n, h, w, _ = x.shape
     lo_y, hi_y, fy = resize_weights(crop[0], h)
     lo_x, hi_x, fx = resize_weights(crop[1], w)
-    rows_lo = (top[:, None] + lo_y[None, :])[:, :, None, None]
-    rows_hi = (top[:, None] + hi_y[None, :])[:, :, None, None]
-    a = np.take_along_axis(x, rows_lo, axis=1)
-    b = np.take_along_axis(x, rows_hi, axis=1)
-    y = a + (b - a) * fy[None, :, None, None]
-    cols_lo = (left[:, None] + lo_x[None, :])[:, None, :, None]
-    cols_hi = (left[:, None] + hi_x[None, :])[:, None, :, None]
-    a = np.take_along_axis(y, cols_lo, axis=2)
-    b = np.take_along_axis(y, cols_hi, axis=2)
-    return a + (b - a) * fx[None, None, :, None]
+    b = np.arange(n)[:, None]
+    cols_lo = left[:, None] + lo_x[None, :]
+    cols_hi = left[:, None] + hi_x[None, :]
+    mirrored = flip[:, None]
+    cols_lo = np.where(mirrored, w - 1 - cols_lo, cols_lo)
+    cols_hi = np.where(mirrored, w - 1 - cols_hi, cols_hi)
+    # x[b, :, cols] puts the indexed axis first: (N, W, H, C)
+    across = _lerp(x[b, :, cols_lo], x[b, :, cols_hi], fx[None, :, None, None])
+    rows_lo = top[:, None] + lo_y[None, :]
+    rows_hi = top[:, None] + hi_y[None, :]
+    # across[b, :, rows] -> (N, H, W, C) again
+    return _lerp(across[b, :, rows_lo], across[b, :, rows_hi], fy[None, :, None, None])
+
+
+def crop_and_resize(x: np.ndarray, top: np.ndarray, left: np.ndarray, crop: tuple[int, int]) -> Any:
+    """Cut the (ch, cw) window at (top[i], left[i]) of each image x[i] (N, H, W, C) and resize
+    it back to (H, W) bilinearly, as float32 (tf.image.resize's "bilinear")."""
+    return flip_crop_resize(x, np.zeros(x.shape[0], dtype=bool), top, left, crop)
 
 
 @dataclass(frozen=True)
@@ -99,12 +123,8 @@ class ImageAugment:
             )
         opts = self.options
         n = image.shape[0]
-        x = image.astype(np.float32)
-        if image.dtype == np.uint8:
-            x /= 255.0
-        if image.ndim == 3:
-            x = x[..., None]
-        h, w = x.shape[1:3]
+        image4 = image[..., None] if image.ndim == 3 else image
+        h, w = image4.shape[1:3]
         # Draw everything in a fixed order, so turning one option off leaves the others' draws.
         flip = np.asarray(rng.random(n) < 0.5, dtype=bool)
         crop = (
@@ -117,23 +137,30 @@ class ImageAugment:
             rng.uniform(-opts.brightness_delta, opts.brightness_delta, n), dtype=np.float32
         )
         factor = np.asarray(rng.uniform(opts.contrast_lower, opts.contrast_upper, n), np.float32)
-        if opts.flip:
-            x = np.where(flip[:, None, None, None], x[:, :, ::-1], x)
+        pixels = image.dtype == np.uint8
+        top_value = np.float32(255.0 if pixels else 1.0)  # work on the 0-255 scale for pixels
+        flip &= opts.flip
         if opts.crop and opts.crop_fraction < 1.0:
-            x = crop_and_resize(x, top, left, crop)
+            x = flip_crop_resize(image4, flip, top, left, crop)
+        else:
+            x = image4.astype(np.float32)
+            if flip.any():
+                x[flip] = x[flip, :, ::-1]
         if opts.brightness and opts.brightness_delta > 0:
-            x = x + delta[:, None, None, None]
+            x += (delta * top_value)[:, None, None, None]
         if opts.contrast and opts.contrast_lower < opts.contrast_upper:
             mean = x.mean(axis=(1, 2), keepdims=True)
-            x = (x - mean) * factor[:, None, None, None] + mean
-        x = np.clip(x, 0.0, 1.0)
+            x -= mean
+            x *= factor[:, None, None, None]
+            x += mean
+        np.clip(x, 0.0, top_value, out=x)
         if image.ndim == 3:
             x = x[..., 0]
-        out = (
-            np.round(x * 255.0).astype(np.uint8)
-            if image.dtype == np.uint8
-            else x.astype(np.float32)
-        )
+        if pixels:
+            np.rint(x, out=x)
+            out = x.astype(np.uint8)
+        else:
+            out = x
         return {**batch, self.feature: out}
 
 
@@ -192,4 +219,11 @@ class Compose:
         return batch
 
 
-__all__ = ["Compose", "ImageAugment", "Standardize", "crop_and_resize", "resize_weights"]
+__all__ = [
+    "Compose",
+    "ImageAugment",
+    "Standardize",
+    "crop_and_resize",
+    "flip_crop_resize",
+    "resize_weights",
+]
