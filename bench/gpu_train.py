@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--mlp-epochs", type=int, default=20, help="timed epochs (MLP)")
     parser.add_argument("--cnn-epochs", type=int, default=4, help="timed epochs (CNN)")
     parser.add_argument("--data", default=None, help="folder for the shards (default: a temp dir)")
+    parser.add_argument("--models", default="mlp,cnn", help="which to train (default mlp,cnn)")
     parser.add_argument("--worker-counts", default="1,4,8,16",
                         help="loader-alone runs (default 1,4,8,16)")  # fmt: skip
     args = parser.parse_args()
@@ -218,10 +219,13 @@ def main() -> None:
           f"ready in {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
     results = {}
+    chosen = {m.strip().upper() for m in args.models.split(",")}
     for name, build, batch, epochs, shape in (
         ("MLP", build_mlp, MLP_BATCH, args.mlp_epochs, (28, 28)),
         ("CNN", build_cnn, CNN_BATCH, args.cnn_epochs, (28, 28, 1)),
     ):
+        if name not in chosen:
+            continue
         if args.small:
             batch = min(batch, 256 if name == "MLP" else 64)
         x = images.reshape(-1, *shape)

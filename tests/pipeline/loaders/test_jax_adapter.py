@@ -78,3 +78,57 @@ def test_jax_batches_are_sharded_global_arrays(tmp_path: object) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+TWO_HOSTS = textwrap.dedent(
+    """
+    import sys
+    import jax
+    pid, port, data = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    jax.distributed.initialize(f"127.0.0.1:{port}", num_processes=2, process_id=pid)
+    import numpy as np
+    from pipeline.loaders import DecodeOptions, NumpyLoader, OrderOptions, WorkerOptions
+    from pipeline.loaders.jax_adapter import JaxBatches
+
+    order = OrderOptions(rank=jax.process_index(), world_size=2, drop_remainder=True)
+    def make():
+        return NumpyLoader(data, label="label", batch_size=32, order=order,
+                           decode=DecodeOptions(decode_bytes={"image": ("uint8", (28, 28))}),
+                           workers=WorkerOptions(prefetch=0))
+    want = np.concatenate([y for _, y in make()])
+    got = []
+    for features, label in JaxBatches(make()):
+        assert label.shape == (64,) and features["image"].shape == (64, 28, 28)
+        shards = sorted(label.addressable_shards, key=lambda s: s.index[0].start)
+        got.append(np.concatenate([np.asarray(s.data) for s in shards]))
+    np.testing.assert_array_equal(np.concatenate(got), want)
+    print("ok", len(want))
+    """
+)
+
+
+def test_two_processes_make_one_global_batch(tmp_path: object) -> None:
+    pytest.importorskip("jax")
+    import socket
+
+    images, labels = fmnist_arrays(300, seed=6)
+    folder = os.path.join(str(tmp_path), "fm")
+    write_fmnist(__import__("pathlib").Path(folder), images, labels, shards=2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    procs = [
+        subprocess.Popen([sys.executable, "-c", TWO_HOSTS, str(i), port, folder], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+        assert out.strip() == "ok 128"  # 150 records per process: 4 full batches of 32
