@@ -143,7 +143,9 @@ def torch_check(data: str, records: int) -> str:
     ds = TorchIterableDataset(data, label="label", batch_size=1024, decode=raw)
     seen = 0
     first = None
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2)
+    # spawn: forking a process that runs JAX's threads can deadlock
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=2,
+                                         multiprocessing_context="spawn")  # fmt: skip
     t0 = time.perf_counter()
     for features, label in loader:
         seen += int(label.shape[0])
@@ -248,9 +250,9 @@ def main() -> None:
         alone = loader_alone(loader, max(2, min(epochs, 5)))
         loader.close()
         results[name] = (memory, fed, alone)
-        print(f"{name} batch {batch}: memory PyDataset {memory / 1e3:,.1f} k ex/s | "
-              f"NumpyLoader from GZIP {fed / 1e3:,.1f} k ex/s | ratio {fed / memory:.2f} "
-              f"(target >= 0.90) | loader alone {alone / 1e3:,.1f} k ex/s", flush=True)  # fmt: skip
+        print(f"{name} batch {batch}: memory PyDataset {memory:,.0f} ex/s | "
+              f"NumpyLoader from GZIP {fed:,.0f} ex/s | ratio {fed / memory:.2f} "
+              f"(target >= 0.90) | loader alone {alone:,.0f} ex/s", flush=True)  # fmt: skip
 
     print("loader alone (decode + float32, batch 2048, GZIP):")
     alone_rates = {}
