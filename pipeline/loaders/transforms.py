@@ -47,13 +47,11 @@ def resize_weights(size_in: int, size_out: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, frac: np.ndarray) -> np.ndarray:
-    """a + (b - a) * frac, in float32, reusing b's memory when it can."""
-    a = a.astype(np.float32, copy=False)
-    b = b.astype(np.float32)
-    np.subtract(b, a, out=b)
-    np.multiply(b, frac, out=b)
-    np.add(b, a, out=b)
-    return b
+    """a + (b - a) * frac as float32, in three passes (a and b may be uint8)."""
+    out = np.subtract(b, a, dtype=np.float32)
+    np.multiply(out, frac, out=out)
+    np.add(out, a, out=out, dtype=np.float32)
+    return out
 
 
 def flip_crop_resize(
