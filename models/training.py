@@ -200,6 +200,7 @@ def _fit(
     import keras
 
     from models import builders, checkpoint, device, report, schedules
+    from models.pace import EpochPace
 
     info = builders.model_info(model_name)
     notes: list[str] = []
@@ -237,6 +238,7 @@ def _fit(
             monitor=monitor, patience=options.patience, restore_best_weights=True
         ),
         *schedules.schedule_callbacks(options.schedule, monitor=monitor),
+        EpochPace(data.steps_per_epoch, options.epochs, gpu=dev.gpu, emit=emit),
     ]
     tensorboard, log_dir = _tensorboard(output, options, notes)
     if tensorboard is not None:

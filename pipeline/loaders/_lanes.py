@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import LoaderError
+from pipeline.loaders._outputs import TRANSFORM_SEED_TAG, Output, check_result, length_name
 from pipeline.loaders._plan import CURSOR_WIDTH, Unit, assign_lanes, rng, shares
 from pipeline.loaders.decode import LENGTHS, ExampleDecoder, Field
 from pipeline.loaders.files import file_key, record_reader
@@ -205,6 +206,9 @@ class EpochTask:
     base: int = 0  # stream index of batch 0: epochs follow each other in one stream
     continuous: bool = False  # go on with the next epoch when this one is done
     global_shuffle: bool = False  # lanes deal out one permutation of all the part's records
+    return_lengths: bool = False  # add NAME__length for each variable-length field
+    transform: Any = None  # fn(piece: dict, rng) -> dict, run on each lane's rows of a batch
+    outputs: list[Output] = field(default_factory=list)  # what the batch holds (after transform)
 
     def next_epoch(self) -> EpochTask:
         """The task of the following epoch, started from its beginning."""
@@ -352,28 +356,81 @@ class Lane:
                 else self.order[self.pos : self.pos + k]
             )
             row = start + done
-            for f in self.decoder.fields:
-                src = self.arrays[f.name]
-                if f.name in dest:
-                    target = dest[f.name][row : row + k]
-                    scale = self.task.scales.get(f.name)
-                    picked = src[idx]
-                    if scale is not None and scale != 1.0:
-                        np.multiply(picked, np.float32(scale), out=target, dtype=target.dtype)
-                    else:
-                        target[...] = picked
-                else:
-                    piece = src[idx]
-                    lengths = self.arrays.get(f.name + LENGTHS)
-                    if lengths is not None and piece.ndim == 2:
-                        piece = piece[:, : int(lengths[idx].max(initial=0))]
-                    scale = self.task.scales.get(f.name)
-                    if scale is not None:
-                        piece = piece.astype(np.float32) * np.float32(scale)
-                    extras.setdefault(f.name, []).append(piece)
+            if self.task.transform is None:
+                self._write(dest, row, k, idx, extras)
+            else:
+                self._transform(dest, row, k, idx, extras)
             self.pos += k
             self.consumed += k
             done += k
+
+    def _lengths(self, f: Field, idx: Any) -> np.ndarray:
+        lengths = self.arrays[f.name + LENGTHS][idx]
+        return lengths if f.pad is None else np.minimum(lengths, f.pad)
+
+    def _write(
+        self, dest: Mapping[str, np.ndarray], row: int, k: int, idx: Any,
+        extras: dict[str, list[np.ndarray]],
+    ) -> None:  # fmt: skip
+        """Rows idx of the window to dest[row:row+k] (fixed-shape numbers) or to extras."""
+        for f in self.decoder.fields:
+            src = self.arrays[f.name]
+            scale = self.task.scales.get(f.name)
+            if f.name in dest:
+                target = dest[f.name][row : row + k]
+                picked = src[idx]
+                if scale is not None and scale != 1.0:
+                    np.multiply(picked, np.float32(scale), out=target, dtype=target.dtype)
+                else:
+                    target[...] = picked
+            else:
+                extras.setdefault(f.name, []).append(self._piece(f, idx, scale))
+            if self.task.return_lengths and f.shape is None:
+                key = length_name(f.name)
+                if key in dest:
+                    dest[key][row : row + k] = self._lengths(f, idx)
+                else:
+                    extras.setdefault(key, []).append(self._lengths(f, idx))
+
+    def _piece(self, f: Field, idx: Any, scale: float | None) -> np.ndarray:
+        piece = self.arrays[f.name][idx]
+        if f.row_shape is None and piece.ndim == 2:  # ragged: as wide as its longest row
+            piece = piece[:, : int(self.arrays[f.name + LENGTHS][idx].max(initial=0))]
+        if scale is not None:
+            piece = piece.astype(np.float32) * np.float32(scale)
+        return piece
+
+    def _transform(
+        self, dest: Mapping[str, np.ndarray], row: int, k: int, idx: Any,
+        extras: dict[str, list[np.ndarray]],
+    ) -> None:  # fmt: skip
+        """Run the transform on these rows, seeded by where they stand in the lane's epoch."""
+        task = self.task
+        batch: dict[str, np.ndarray] = {}
+        for f in self.decoder.fields:
+            batch[f.name] = self._piece(f, idx, task.scales.get(f.name))
+            if task.return_lengths and f.shape is None:
+                batch[length_name(f.name)] = self._lengths(f, idx)
+        gen = rng(TRANSFORM_SEED_TAG, task.seed, task.epoch, task.part, self.lane, self.consumed)
+        out = check_result(task.transform(batch, gen), k, f"lane {self.lane}")
+        for o in task.outputs:
+            value = out.get(o.name)
+            if value is None:
+                raise LoaderError(
+                    f"transform returned no {o.name!r} here, but did on the test batch: a "
+                    "transform must always return the same keys"
+                )
+            if o.name in dest:
+                target = dest[o.name][row : row + k]
+                if value.shape != target.shape:
+                    raise LoaderError(
+                        f"transform returned {o.name!r} rows of shape {value.shape[1:]}, but "
+                        f"{target.shape[1:]} on the test batch: row shapes must not depend on "
+                        "the data"
+                    )
+                target[...] = value
+            else:
+                extras.setdefault(o.name, []).append(value)
 
     def cursor(self) -> list[int]:
         if not self._loaded:

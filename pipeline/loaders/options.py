@@ -102,14 +102,24 @@ class DecodeOptions:
             "uint8" pixels) comes back as a numeric array instead of bytes objects.
         to_float32: {name: scale}: convert a numeric feature to float32 times scale (e.g.
             {"image": 1/255}).
-        pad: {name: width}: cut or pad a variable-length feature to a fixed width.
+        pad: {name: width}: cut or pad a variable-length feature to a fixed width (numbers or
+            bytes).
+        return_lengths: add `NAME__length` (int64, values kept per row: at most the pad width)
+            for every variable-length feature, so padding can be told from real zeros
+            (`mask = np.arange(width) < lengths[:, None]`).
     """
 
     decode_bytes: Mapping[str, Any] = field(default_factory=dict)
     to_float32: Mapping[str, float] = field(default_factory=dict)
     pad: Mapping[str, int] = field(default_factory=dict)
+    return_lengths: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.return_lengths, bool):
+            raise LoaderOptionError(
+                f"return_lengths must be True or False, got {self.return_lengths!r}",
+                params=("return_lengths",),
+            )
         for name in ("decode_bytes", "to_float32", "pad"):
             value = getattr(self, name)
             if not isinstance(value, Mapping):

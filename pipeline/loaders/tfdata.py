@@ -70,8 +70,15 @@ def tf_dataset(
     rank: int = 0,
     world_size: int = 1,
     remainder: str = "drop",
+    pad: Mapping[str, int] | None = None,
+    return_lengths: bool = False,
 ) -> Any:
     """A `tf.data.Dataset` of `(features_dict, label)` batches.
+
+    Resuming: with a `seed`, the position of an iterator (its shuffle buffers included) is saved
+    and restored by tf.data's own checkpointing: `ckpt = tf.train.Checkpoint(iterator=it)`,
+    `ckpt.save(path)` / `ckpt.restore(path)` on a new iterator of the same dataset continues
+    with the very next batch (not with `salvage`: its reader is a Python generator).
 
     Args:
         data: a folder (`recio job transform`/`recio job csv` output, or any folder of
@@ -98,6 +105,10 @@ def tf_dataset(
         rank, world_size, remainder: read only this rank's part: the same equal parts at
             record level as NumpyLoader (`recordio.parts`; every rank gets as many records,
             `remainder` "drop", "pad" or "uneven"), read as skip/take of each file.
+        pad: {name: width}: cut or pad a variable-length feature to a fixed width (as the
+            NumpyLoader does; other variable-length features are padded to the batch's longest).
+        return_lengths: add `NAME__length` (int64, values kept per row) for every
+            variable-length feature, as the NumpyLoader does.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise LoaderError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -125,6 +136,12 @@ def tf_dataset(
         if name not in names and name != label:
             raise LoaderError(f"to_float32 names {name!r}, not a loaded feature")
     raw_decode = _raw_decoders(decode_bytes or {}, visible, names + [label])
+    widths = dict(pad or {})
+    for name, width in widths.items():
+        if name not in names and name != label:
+            raise LoaderError(f"pad names {name!r}, not a loaded feature")
+        if not isinstance(width, int) or isinstance(width, bool) or width < 0:
+            raise LoaderError(f"pad[{name!r}] must be an integer >= 0, got {width!r}")
 
     import tensorflow as tf  # once the options check out
 
@@ -181,10 +198,19 @@ def tf_dataset(
             if label not in parsed and raw_label is not None:
                 parsed[label] = raw_label
         out = {}
+        lengths: dict[str, Any] = {}
         for name in (*names, label):
             value = parsed[name]
             if isinstance(value, tf.SparseTensor):
-                value = tf.sparse.to_dense(value)
+                ragged = tf.RaggedTensor.from_sparse(value)
+                width = widths.get(name)
+                if width is not None:
+                    ragged = ragged[:, :width]
+                if return_lengths:
+                    lengths[f"{name}__length"] = ragged.row_lengths()
+                value = ragged.to_tensor(shape=None if width is None else [None, width])
+            elif name in widths:
+                raise LoaderError(f"pad[{name!r}]: the feature already has a fixed shape")
             if name in raw_decode:
                 dtype, shape = raw_decode[name]
                 value = tf.reshape(tf.io.decode_raw(value, dtype), [-1, *shape])
@@ -192,7 +218,7 @@ def tf_dataset(
                 value = tf.cast(value, tf.float32) * scales[name]
             out[name] = value
         target = out.pop(label)
-        return out, target
+        return {**out, **lengths}, target
 
     ds = ds.map(parse, num_parallel_calls=autotune, deterministic=deterministic)
     if parse_batch != batch_size:

@@ -85,7 +85,11 @@ def train(
 
     Example: recio train housing --data out/housing --epochs 20 --schedule 1cycle --lr 0.01
     """
-    _extras.require("train", what="recio train")
+    backend = os.environ.get("KERAS_BACKEND", "").strip().lower()
+    backend_extra = [backend] if backend in ("jax", "torch") else []
+    _extras.require(
+        "train", *backend_extra, what=f"recio train (KERAS_BACKEND={backend or 'tensorflow'})"
+    )
     _quiet_tensorflow()
     from models.training import TrainOptions
     from models.training import train as run_training
