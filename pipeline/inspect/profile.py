@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.errors import InputError
-from pipeline.inspect.columns import Column, decode_columns
 from pipeline.inspect.sketches import (
     HyperLogLog,
     Moments,
@@ -26,6 +25,7 @@ from pipeline.inspect.sketches import (
     hash_numbers,
 )
 from recordio import ExampleDecodeError, Kind, TFRecordReader, expand_paths
+from recordio.columns import Column, decode_columns
 
 MAX_LENGTHS = 1000  # distinct value counts remembered per feature before only min/max are kept
 

@@ -292,10 +292,86 @@ def _print_stats(doc: dict[str, Any]) -> None:
     console.print(table)
 
 
+class TableFormat(StrEnum):
+    auto = "auto"
+    tfrecord = "tfrecord"
+    parquet = "parquet"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+def convert(
+    source: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="IN... OUT",
+            help="Input files or globs (one format), then the file to write.",
+        ),
+    ],
+    in_fmt: Annotated[
+        TableFormat,
+        typer.Option("--from", case_sensitive=False, help="Input format (auto: from the name)."),
+    ] = TableFormat.auto,
+    out_fmt: Annotated[
+        TableFormat,
+        typer.Option("--to", case_sensitive=False, help="Output format (auto: from the name)."),
+    ] = TableFormat.auto,
+    join: Annotated[
+        str | None,
+        typer.Option(
+            "--join",
+            help="CSV output: join a list feature's values with this separator in one cell "
+            "(without it, lists are refused).",
+            show_default=False,
+        ),
+    ] = None,
+    compression: Annotated[
+        str | None,
+        typer.Option(
+            "--compression",
+            "-c",
+            help="TFRecord side: NONE, GZIP or ZLIB. Default: detect when reading, from the "
+            "name (.gz) when writing.",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Records per batch (bounds the memory).")
+    ] = 8192,
+    overwrite: Overwrite = False,
+) -> None:
+    """Convert Example TFRecords to or from Parquet, CSV and JSON Lines.
+
+    Formats come from the names (.parquet/.pq, .csv, .jsonl/.json, anything else TFRecord)
+    unless --from/--to say. Kinds are kept: int64, float (float32), bytes (a string column
+    when UTF-8, else binary); a one-value feature is a plain column, anything else a list
+    column. Streams in batches; the output appears only when the whole input converted.
+
+    Example: recio convert 'data/train-*.tfrecord.gz' train.parquet
+    """
+    from recordio.tabular import convert as run
+
+    if len(source) < 2:
+        _console.abort("give at least one input and the output: recio convert IN... OUT")
+    *inputs, out = source
+    summary = run(
+        inputs,
+        out,
+        in_fmt=None if in_fmt is TableFormat.auto else in_fmt.value,
+        out_fmt=None if out_fmt is TableFormat.auto else out_fmt.value,
+        compression=compression,
+        join=join,
+        overwrite=overwrite,
+        batch_records=batch,
+    )
+    _console.info(summary.line())
+
+
 def register(app: typer.Typer) -> None:
     """Add schema, stats and convert to the root app."""
     app.command("schema")(schema)
     app.command("stats")(stats)
+    app.command("convert")(convert)
 
 
-__all__ = ["check_output", "register", "schema", "stats"]
+__all__ = ["check_output", "convert", "register", "schema", "stats"]

@@ -78,3 +78,27 @@ def test_stats_json_plot_and_compare(
     assert bad.returncode == 3, bad.stderr.decode()
     kinds = {(a["feature"], a["kind"]) for a in json.loads(bad.stdout)["anomalies"]}
     assert {("color", "unseen_values"), ("x", "mean")} <= kinds
+
+
+def test_convert_round_trip_and_refusals(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    from recordio import read_records
+
+    src = tmp_path / "d.tfrecord"
+    write_records(str(src), [encode_example({"x": [1, 2], "s": "a"})] * 3)
+    pq = tmp_path / "d.parquet"
+    first = recio("convert", str(src), str(pq), cwd=repo_root, env=python_env)
+    assert first.returncode == 0, first.stderr.decode()
+    assert b"Converted 3 records" in first.stderr
+    again = recio("convert", str(src), str(pq), cwd=repo_root, env=python_env)
+    assert again.returncode == 1 and b"--overwrite" in again.stderr
+    back = tmp_path / "back.tfrecord"
+    ok = recio("convert", str(pq), str(back), cwd=repo_root, env=python_env)
+    assert ok.returncode == 0 and list(read_records(str(back))) == list(read_records(str(src)))
+    csv = recio("convert", str(src), str(tmp_path / "d.csv"), cwd=repo_root, env=python_env)
+    assert csv.returncode == 1 and b"--join" in csv.stderr and b"Traceback" not in csv.stderr
+    joined = recio(
+        "convert", str(src), str(tmp_path / "d.csv"), "--join", ";", cwd=repo_root, env=python_env
+    )
+    assert joined.returncode == 0 and (tmp_path / "d.csv").read_text().startswith("s,x\na,1;2")

@@ -15,9 +15,9 @@ from pipeline.inspect import (
     render,
     to_metadata_proto,
 )
-from pipeline.inspect.columns import _general_columns, decode_columns
 from pipeline.inspect.sketches import HyperLogLog, hash_numbers
 from recordio import encode_example, write_records
+from recordio.columns import _general_columns, decode_columns
 
 COLORS = ["red", "green", "blue"]
 

@@ -1,10 +1,11 @@
 """A batch of serialized Examples as columns: per feature, its kind, per-record lengths, values.
 
-Profiling works on columns so that the numbers are summarised with numpy per batch, not per
-value in Python. Two decoders fill them: the general one decodes each record with recordio, and
-a fast one handles the common case of a batch whose records all share one byte layout (same
-features, same lengths, e.g. Fashion-MNIST's 784-byte image and a one-byte label), slicing the
-values out of a 2-D array. Records that do not fit the layout go to the general decoder.
+Profiling (pipeline.inspect) and conversion to Arrow/Parquet (recordio.tabular) work on columns,
+so that values are handled with numpy per batch, not one by one in Python. Two decoders fill
+them: the general one decodes each record with recordio, and a fast one handles the common
+case of a batch whose records all share one byte layout (same features, same lengths, e.g.
+Fashion-MNIST's 784-byte image and a one-byte label), slicing the values out of a 2-D array.
+A batch with any record that does not fit the layout goes to the general decoder.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from recordio import Kind, decode_example
+from recordio.example import decode_example
+from recordio.kinds import Kind
 
 _KIND_OF_TYPE = {bytes: Kind.BYTES, float: Kind.FLOAT, int: Kind.INT64}
 
