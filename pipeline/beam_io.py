@@ -280,26 +280,27 @@ EVAL = "eval"
 
 
 class SplitBatchFn(beam.DoFn):
-    """Record batch -> its train rows (main output) and eval rows ('eval'), by key hash."""
+    """Record batch -> its train rows (main output) and each other split's rows (tagged), by
+    key hash (pipeline.split); `splits` as TransformJobOptions.split_fractions gives them."""
 
-    def __init__(self, key: str | None, eval_fraction: float, salt: str) -> None:
+    def __init__(self, key: str | None, splits: tuple[tuple[str, float], ...], salt: str) -> None:
         self.key = key
-        self.eval_fraction = eval_fraction
+        self.splits = splits
         self.salt = salt
 
     def process(self, batch: Any) -> Iterator[Any]:
         import pyarrow as pa
 
-        from pipeline.split import is_eval
+        from pipeline.split import split_of_rows
 
-        mask = is_eval(batch, self.key, self.eval_fraction, self.salt)
-        n_eval = int(mask.sum())
-        if n_eval == 0:
+        if len(self.splits) == 1:
             progress.count("train_rows", batch.num_rows)
             yield batch
             return
-        progress.count("eval_rows", n_eval)
-        progress.count("train_rows", batch.num_rows - n_eval)
-        yield pvalue.TaggedOutput(EVAL, batch.filter(pa.array(mask)))
-        if n_eval < batch.num_rows:
-            yield batch.filter(pa.array(~mask))
+        for name, mask in split_of_rows(batch, self.key, self.splits, self.salt).items():
+            n = int(mask.sum())
+            if not n:
+                continue
+            progress.count(f"{name}_rows", n)
+            part = batch if n == batch.num_rows else batch.filter(pa.array(mask))
+            yield part if name == "train" else pvalue.TaggedOutput(name, part)
