@@ -8,6 +8,7 @@ output folder is what `tft.TFTransformOutput(OUT)` expects, plus the data and a 
     metadata/                              the raw schema (so raw_feature_spec() works)
     data/train-00000-of-0000N.tfrecord.gz  transformed Examples, training split
     data/eval-00000-of-0000N.tfrecord.gz   transformed Examples, eval split
+    stats/train.json  stats/eval.json      statistics of each split (`recio stats --json` form)
     schema.json  bad_rows.jsonl  recio_job.json
 """
 
@@ -36,6 +37,7 @@ from pipeline.layout import (
     JOB_FILE,
     RAW_METADATA_DIR,
     SCHEMA_FILE,
+    STATS_DIR,
     TRANSFORM_FN_DIR,
     TRANSFORMED_METADATA_DIR,
 )
@@ -55,6 +57,7 @@ MANAGED = (
     SCHEMA_FILE,
     BAD_ROWS_FILE,
     JOB_FILE,
+    STATS_DIR,
 )
 
 
@@ -83,6 +86,27 @@ def _temp_dir(options: TransformJobOptions) -> tuple[str, bool]:
     if is_remote(options.output):
         return join(options.output, ".recio-tft-tmp", uuid.uuid4().hex[:12]), False
     return scratch_dir("recio-tft-"), True
+
+
+def _write_split_stats(output: str, splits: dict[str, Any]) -> None:
+    """stats/<split>.json next to the data: what `recio stats --json` prints for each split.
+
+    Local output only (the profiler reads local files); a split without records has none.
+    """
+    if is_remote(output):
+        return
+    import json
+
+    from pipeline._files import write_text
+    from pipeline.inspect import dataset_stats, profile_files
+
+    for name, split in splits.items():
+        files = [os.path.join(output, f) for f in split.files]
+        if not files or not split.rows:
+            continue
+        document = dataset_stats(profile_files(files))
+        document["files"] = list(split.files)  # relative to the output folder, like the job's
+        write_text(join(output, STATS_DIR, f"{name}.json"), json.dumps(document, indent=2) + "\n")
 
 
 def run_transform_job(
@@ -125,7 +149,8 @@ def run_transform_job(
     ) as out:
         temp_dir, own_temp_dir = _temp_dir(options)
         data_dir = join(out, DATA_DIR)
-        with_eval = options.eval_fraction > 0
+        split_fractions = options.split_fractions
+        others = [name for name, _ in split_fractions if name != "train"]
 
         def write_split(name: str, data: Any, metadata: Any) -> None:
             deferred = metadata.deferred_metadata | f"{name.title()}Schema" >> beam.Map(
@@ -158,8 +183,8 @@ def run_transform_job(
                     read["batches"], read[beam_io.BAD], written_bad, options.max_bad_rows
                 )
                 split = batches | "SplitTrainEval" >> beam.ParDo(
-                    beam_io.SplitBatchFn(schema.key, options.eval_fraction, options.split_salt)
-                ).with_outputs(beam_io.EVAL, main="train")
+                    beam_io.SplitBatchFn(schema.key, split_fractions, options.split_salt)
+                ).with_outputs(*others, main="train")
                 config = schema.tensor_adapter_config()
                 (train, train_meta), transform_fn = (
                     split.train,
@@ -168,12 +193,14 @@ def run_transform_job(
                     preprocessing_fn, output_record_batches=True
                 )
                 write_split("train", train, train_meta)
-                if with_eval:
-                    evaluation, eval_meta = (
-                        (split[beam_io.EVAL], config),
+                for name in others:
+                    transformed, meta = (
+                        (split[name], config),
                         transform_fn,
-                    ) | "TransformEval" >> tft_beam.TransformDataset(output_record_batches=True)
-                    write_split("eval", evaluation, eval_meta)
+                    ) | f"Transform{name.title()}" >> tft_beam.TransformDataset(
+                        output_record_batches=True
+                    )
+                    write_split(name, transformed, meta)
                 _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(out)
                 raw_metadata = dataset_metadata.DatasetMetadata(schema.tf_metadata_schema())
                 _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
@@ -197,8 +224,9 @@ def run_transform_job(
                 counters,
                 f"{name}_rows_written",
             )
-            for name in (("train", "eval") if with_eval else ("train",))
+            for name in ("train", *others)
         }
+        _write_split_stats(out, splits)
         result = JobResult.finished(
             "transform",
             out,
@@ -212,6 +240,7 @@ def run_transform_job(
             notes=notes,
             extra={
                 "eval_fraction": options.eval_fraction,
+                "splits": dict(split_fractions),
                 "module_file": options.module_file,
                 "transform_fn": join(out, TRANSFORM_FN_DIR),
             },

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import typer
 
-from recio.cli import _console, _errors, access, demo, jobs, records, sets, training
+from recio.cli import _console, _errors, access, data, demo, jobs, records, sets, training
 
 app = typer.Typer(
     name="recio",
@@ -27,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-for _module in (records, access, sets, jobs, training, demo):
+for _module in (records, access, sets, data, jobs, training, demo):
     _module.register(app)
 
 __all__ = ["app", "main"]

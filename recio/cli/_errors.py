@@ -42,6 +42,9 @@ FLAG_OF = {
     "max_bytes": "--bytes",
     "shuffle_seed": "--shuffle",
     "records": "--records",
+    "in_fmt": "--from",
+    "out_fmt": "--to",
+    "batch_records": "--batch",
 }
 # Whole phrases: `name=value` written the way the command line spells that choice.
 PHRASES = {
