@@ -23,7 +23,7 @@ def demo(
         int, typer.Option(min=100, help="Table rows (generated, or kept of --housing).")
     ] = 20_640,
     epochs: Annotated[int, typer.Option(min=1, help="Epochs of the MLP and the regressor.")] = 20,
-    cnn_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the CNN.")] = 6,
+    cnn_epochs: Annotated[int, typer.Option(min=1, help="Epochs of the CNN.")] = 5,
     copies: Annotated[int, typer.Option(min=1, help="Augmented copies per image.")] = 2,
     records: Annotated[
         int, typer.Option(min=100, help="--recordio-only: generated images to write.")

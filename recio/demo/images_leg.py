@@ -25,7 +25,7 @@ class ImageSizes:
 
     digits: int | None = None
     copies: int = 2
-    cnn_epochs: int = 6
+    cnn_epochs: int = 5
     mlp_epochs: int = 20
     batch_size: int = 32
 

@@ -81,7 +81,7 @@ class DemoReport:
             )
         out.append("metrics:")
         for name, value in self.metrics.items():
-            out.append(f"  {name:<34} {_metric(name, value)}")
+            out.append(f"  {name:<40} {_metric(name, value)}")
         out.append("files:")
         for name, path in self.files.items():
             out.append(f"  {name:<22} {path}")

@@ -28,8 +28,8 @@ class TableSizes:
 
     housing_csv: str | None = None
     rows: int = housing.REAL_ROWS  # generated rows; with housing_csv, keep at most this many
-    epochs: int = 30
-    batch_size: int = 64
+    epochs: int = 20
+    batch_size: int = 128
     eval_fraction: float = 0.2
 
 
