@@ -8,6 +8,7 @@ output folder is what `tft.TFTransformOutput(OUT)` expects, plus the data and a 
     metadata/                              the raw schema (so raw_feature_spec() works)
     data/train-00000-of-0000N.tfrecord.gz  transformed Examples, training split
     data/eval-00000-of-0000N.tfrecord.gz   transformed Examples, eval split
+    stats/train.json  stats/eval.json      statistics of each split (`recio stats --json` form)
     schema.json  bad_rows.jsonl  recio_job.json
 """
 
@@ -29,6 +30,7 @@ from pipeline.layout import (
     JOB_FILE,
     RAW_METADATA_DIR,
     SCHEMA_FILE,
+    STATS_DIR,
     TRANSFORM_FN_DIR,
     TRANSFORMED_METADATA_DIR,
 )
@@ -48,6 +50,7 @@ MANAGED = (
     SCHEMA_FILE,
     BAD_ROWS_FILE,
     JOB_FILE,
+    STATS_DIR,
 )
 
 
@@ -73,6 +76,27 @@ def _temp_dir(options: TransformJobOptions) -> str:
     if is_remote(options.output):
         return join(options.output, ".recio-tft-tmp", uuid.uuid4().hex[:12])
     return scratch_dir("recio-tft-")
+
+
+def _write_split_stats(output: str, splits: dict[str, Any]) -> None:
+    """stats/<split>.json next to the data: what `recio stats --json` prints for each split.
+
+    Local output only (the profiler reads local files); a split without records has none.
+    """
+    if is_remote(output):
+        return
+    import json
+
+    from pipeline._files import write_text
+    from pipeline.inspect import dataset_stats, profile_files
+
+    for name, split in splits.items():
+        files = [os.path.join(output, f) for f in split.files]
+        if not files or not split.rows:
+            continue
+        document = dataset_stats(profile_files(files))
+        document["files"] = list(split.files)  # relative to the output folder, like the job's
+        write_text(join(output, STATS_DIR, f"{name}.json"), json.dumps(document, indent=2) + "\n")
 
 
 def run_transform_job(
@@ -182,6 +206,7 @@ def run_transform_job(
         )
         for name in (("train", "eval") if with_eval else ("train",))
     }
+    _write_split_stats(options.output, splits)
     result = JobResult.finished(
         "transform",
         options.output,

@@ -38,6 +38,9 @@ FLAG_OF = {
     "num_shards": "--shards",
     "include_original": "--original/--no-original",
     "label_feature": "--label-feature",
+    "in_fmt": "--from",
+    "out_fmt": "--to",
+    "batch_records": "--batch",
 }
 # Whole phrases: `name=value` written the way the command line spells that choice.
 PHRASES = {

@@ -224,6 +224,17 @@ def test_split_is_by_key_and_counts_add_up(data, transform_result) -> None:
     assert 0.15 < len(evals) / ROWS < 0.35
 
 
+def test_split_statistics_are_written_next_to_the_data(transform_result) -> None:
+    import json
+
+    out = transform_result.output
+    for name in ("train", "eval"):
+        stats = json.loads((Path(out) / "stats" / f"{name}.json").read_text())
+        assert stats["records"] == transform_result.splits[name].rows
+        assert stats["files"] == list(transform_result.splits[name].files)
+        assert stats["features"] and all(f["presence"] > 0 for f in stats["features"].values())
+
+
 def test_analyzer_statistics_match_numpy_on_the_train_split(data, transform_result) -> None:
     from pipeline.split import int_key_fractions
 
