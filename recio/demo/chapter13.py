@@ -146,9 +146,14 @@ def run_chapter13(
 
         # tf.Transform runs before any Keras training: its analyzers' SavedModel does not
         # survive a Keras fit earlier in the same process (TF's global state)
-        steps.start("recio job transform: z-score, min-max, log, bucketize, vocabulary")
+        steps.start(
+            "recio job transform (z-score, min-max, log, bucketize, vocabulary), "
+            "then recio stats --compare on its train and eval splits"
+        )
         job_options, _ = tables_leg.transform_job(root, report, examples, tables)
         show("transform job")
+        tables_leg.compare_splits(root, report)
+        show("stats compare")
     else:
         steps.start("recio job csv")
         steps.start("recio job transform")

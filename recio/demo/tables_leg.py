@@ -114,6 +114,38 @@ def transform_job(root: Path, report: DemoReport, examples: list[str], sizes: Ta
     return options, result
 
 
+def compare_splits(root: Path, report: DemoReport) -> list[str]:
+    """Stage "stats compare": `recio stats --compare` on the transformed train and eval splits.
+
+    A skew anomaly is information, not a failure: the report lists what differs.
+    """
+    from pipeline.inspect import compare_profiles, profile_files
+
+    started = time.perf_counter()
+    data = root / "tables" / "transformed" / "data"
+    train = profile_files([str(data / "train-*")])
+    held_out = profile_files([str(data / "eval-*")])
+    anomalies = compare_profiles(train, held_out)
+    found = [f"{a.feature}: {a.message}" for a in anomalies]
+    report.metrics["train/eval skew anomalies"] = float(len(anomalies))
+    report.stages.append(
+        Stage(
+            "stats compare",
+            train.records + held_out.records,
+            None,
+            str(data),
+            time.perf_counter() - started,
+            f"train {train.records:,} vs eval {held_out.records:,}: "
+            + (f"{_anomalies(len(found))} ({'; '.join(found[:2])})" if found else "no skew found"),
+        )
+    )
+    return found
+
+
+def _anomalies(count: int) -> str:
+    return f"{count} anomal{'y' if count == 1 else 'ies'}"
+
+
 def train_regressor(
     root: Path, report: DemoReport, sizes: TableSizes, emit: Callable[[str], None]
 ) -> Path:
@@ -205,4 +237,12 @@ def serve(report: DemoReport, run_dir: Path, raw_files: list[str], options: Any)
     return len(predicted), int(held_out.sum())
 
 
-__all__ = ["TableSizes", "csv_job", "prepare_csv", "serve", "train_regressor", "transform_job"]
+__all__ = [
+    "TableSizes",
+    "compare_splits",
+    "csv_job",
+    "prepare_csv",
+    "serve",
+    "train_regressor",
+    "transform_job",
+]

@@ -53,7 +53,7 @@ def test_demo_runs_chapter13_end_to_end_on_real_digits(tmp_path: Path) -> None:
     pytest.importorskip("sklearn", reason="the demo's data ships with scikit-learn (recio[demo])")
     done = _recio(
         "demo", "--workdir", "w", "--rows", "1500", "--epochs", "8", "--cnn-epochs", "3",
-        cwd=tmp_path,
+        "--copies", "1", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -70,9 +70,9 @@ def test_demo_runs_chapter13_end_to_end_on_real_digits(tmp_path: Path) -> None:
     digits = stages["digits"]
     assert digits["rows_in"] == digits["records_out"] == 1797 == verified["digits"]["records"]
     assert stages["augment digits"]["rows_in"] == 1797
-    assert stages["augment digits"]["records_out"] == 3 * 1797  # original + 2 copies
-    assert verified["augmented digits"]["records"] == 3 * 1797
-    assert stages["augment photos"]["records_out"] == verified["augmented photos"]["records"] == 6
+    assert stages["augment digits"]["records_out"] == 2 * 1797  # original + 1 copy
+    assert verified["augmented digits"]["records"] == 2 * 1797
+    assert stages["augment photos"]["records_out"] == verified["augmented photos"]["records"] == 4
     for model in ("cnn", "mlp"):  # shards 1-3 train, shard 4 (every 4th digit) is held out
         assert stages[model]["rows_in"] + stages[model]["records_out"] == 1797
         assert stages[model]["records_out"] == 449
@@ -85,6 +85,8 @@ def test_demo_runs_chapter13_end_to_end_on_real_digits(tmp_path: Path) -> None:
         verified["transformed eval"]["records"],
     )
     assert train_rows + eval_rows == 1500 and eval_rows > 200
+    compared = stages["stats compare"]  # recio stats --compare on the two splits
+    assert compared["rows_in"] == 1500 and f"eval {eval_rows:,}" in compared["detail"]
     assert stages["regressor"]["rows_in"] == train_rows
     assert stages["regressor"]["records_out"] == eval_rows
     assert stages["serve"]["rows_in"] == stages["serve"]["records_out"] == 1500
