@@ -87,7 +87,8 @@ def augment(
                 result.splits["data"].rows,
                 str(output),
                 time.perf_counter() - started,
-                f"original + {sizes.copies} copies each, {result.bad_rows or 0} bad",
+                f"original + {sizes.copies} cop{'y' if sizes.copies == 1 else 'ies'} each, "
+                f"{result.bad_rows or 0} bad",
             )
         )
         outputs.append(files)
