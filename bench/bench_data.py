@@ -68,15 +68,17 @@ def anchor_parquet(path: str, out: str, tf: Any) -> None:
 
     from_string = tf.train.Example.FromString
     schema = pa.schema([("image", pa.binary()), ("label", pa.int64())])
-    with pq.ParquetWriter(out, schema, compression="snappy") as writer:
-        with TFRecordReader(path) as reader:
-            for batch in reader.iter_batches(max_records=BATCH):
-                images, labels = [], []
-                for record in batch:
-                    feature = from_string(record).features.feature
-                    images.append(feature["image"].bytes_list.value[0])
-                    labels.append(feature["label"].int64_list.value[0])
-                writer.write_table(pa.table({"image": images, "label": labels}, schema=schema))
+    with (
+        pq.ParquetWriter(out, schema, compression="snappy") as writer,
+        TFRecordReader(path) as reader,
+    ):
+        for batch in reader.iter_batches(max_records=BATCH):
+            images, labels = [], []
+            for record in batch:
+                feature = from_string(record).features.feature
+                images.append(feature["image"].bytes_list.value[0])
+                labels.append(feature["label"].int64_list.value[0])
+            writer.write_table(pa.table({"image": images, "label": labels}, schema=schema))
 
 
 def best(fn: Any, reps: int) -> float:
@@ -89,14 +91,19 @@ def best(fn: Any, reps: int) -> float:
 
 
 def peak_rss(path: str, out: str) -> tuple[float, float]:
-    """(seconds, peak RSS MiB) of `recordio.tabular.records_to_parquet` in a fresh process."""
+    """(seconds, peak RSS MiB) of `recordio.tabular.records_to_parquet` in a fresh process.
+
+    VmHWM, not getrusage: Linux carries ru_maxrss over exec, so a child of this process (which
+    has TensorFlow loaded) would report the parent's peak.
+    """
     code = (
-        "import resource, sys, time\n"
+        "import time\n"
         "import pyarrow.parquet\n"
         "from recordio.tabular import records_to_parquet\n"
         "t = time.perf_counter()\n"
         f"records_to_parquet([{path!r}], {out!r})\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(time.perf_counter() - t, hwm)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     done = subprocess.run(

@@ -18,6 +18,7 @@ from pipeline import progress
 from pipeline.csv_format import CsvFormat, decode_csv_file
 from pipeline.layout import BAD_ROWS_FILE
 from pipeline.schema import Schema
+from recordio import canonical_example
 
 BAD = "bad"
 BAD_ROWS_MARKER = "recio: too many bad rows:"
@@ -246,7 +247,8 @@ def enforce_bad_row_limit(batches: Any, bad: Any, written: Any, limit: int | Non
 
 # -- encoding -----------------------------------------------------------------------------------
 class EncodeExamplesFn(beam.DoFn):
-    """Arrow record batch -> list of serialized tf.train.Examples (tfx_bsl's C++ encoder).
+    """Arrow record batch -> list of serialized tf.train.Examples (tfx_bsl's C++ encoder,
+    features then reordered by `recordio.canonical_example` for byte-reproducible output).
 
     Works on the raw TFXIO batches and on tf.Transform's (batch, passthrough) pairs; the
     element count goes to the recio/<counter> metric.
@@ -266,7 +268,9 @@ class EncodeExamplesFn(beam.DoFn):
         if self._encoder is None or self._for is not wanted:
             self._encoder = RecordBatchToExamplesEncoder(wanted)
             self._for = wanted
-        records = self._encoder.encode(batch)
+        # tfx_bsl writes each Example's feature map in hash order, which differs between runs:
+        # put the features in one fixed order so that equal data give equal bytes.
+        records = [canonical_example(r) for r in self._encoder.encode(batch)]
         progress.count(self.counter, len(records))
         yield records
 

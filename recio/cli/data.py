@@ -161,7 +161,8 @@ def stats(
     Numbers: min/mean/max/std, zeros, median and a histogram (from a 10,000-value sample).
     Strings: approximate distinct count (HyperLogLog) and the most frequent values.
     With --compare TRAIN EVAL: flags features missing on one side, presence or mean that
-    moved beyond the thresholds, and eval categories unseen in train.
+    moved beyond the thresholds, and eval categories unseen in train. Means of int64 features
+    whose values are nearly all distinct (ids, timestamps) are not compared.
     Exit status: 0, or 3 when --compare finds anomalies.
 
     Example: recio stats 'data/train-*.tfrecord.gz' --plot stats.png
@@ -218,7 +219,11 @@ def _compare(
             for a in anomalies:
                 table.add_row(a.feature, a.kind, a.message)
             console.print(table)
-        verdict = f"{len(anomalies)} anomalies" if anomalies else "no skew found"
+        verdict = (
+            f"{len(anomalies)} anomal{'ies' if len(anomalies) != 1 else 'y'}"
+            if anomalies
+            else "no skew found"
+        )
         console.print(
             f"train {train.records:,} records, eval {eval_.records:,} records: {verdict}",
             markup=False,
