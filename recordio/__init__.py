@@ -7,6 +7,7 @@ TensorFlow or the protobuf library.
 
 from recordio._backend import BACKEND
 from recordio._salvage import Damage
+from recordio.access import IndexedReader
 from recordio.compression import Compression, CompressionLike
 from recordio.convert import text_to_tfrecords, tfrecords_to_json
 from recordio.errors import (
@@ -15,9 +16,11 @@ from recordio.errors import (
     ConvertError,
     CorruptRecordError,
     ExampleDecodeError,
+    IndexFileError,
     OptionError,
     RecordIOError,
     RecordTooLargeError,
+    StaleIndexError,
     TrailingDataError,
     TruncatedRecordError,
     UnknownCompressionError,
@@ -34,6 +37,15 @@ from recordio.example import (
     encode_sequence_example,
 )
 from recordio.files import expand_paths, is_record_file, record_files, shard_names
+from recordio.index import (
+    RecordIndex,
+    build_index,
+    count_records,
+    index_file,
+    index_path,
+    load_index,
+    write_index,
+)
 from recordio.kinds import Kind
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
 from recordio.verify import VerifyReport, verify_file
@@ -52,11 +64,15 @@ __all__ = [
     "Damage",
     "ExampleDecodeError",
     "FloatList",
+    "IndexFileError",
+    "IndexedReader",
     "Int64List",
     "Kind",
     "OptionError",
     "RecordIOError",
+    "RecordIndex",
     "RecordTooLargeError",
+    "StaleIndexError",
     "TFRecordReader",
     "TFRecordWriter",
     "TrailingDataError",
@@ -64,18 +80,24 @@ __all__ = [
     "UnknownCompressionError",
     "VerifyReport",
     "WriterClosedError",
+    "build_index",
     "canonical_example",
+    "count_records",
     "decode_example",
     "decode_sequence_example",
     "encode_example",
     "encode_sequence_example",
     "expand_paths",
+    "index_file",
+    "index_path",
     "is_record_file",
+    "load_index",
     "read_records",
     "record_files",
     "shard_names",
     "text_to_tfrecords",
     "tfrecords_to_json",
     "verify_file",
+    "write_index",
     "write_records",
 ]

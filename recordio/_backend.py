@@ -28,14 +28,27 @@ if _speedups is not None:
     frame = _speedups.frame
     crc32c = _speedups.crc32c
     masked_crc32c = _speedups.masked_crc32c
+    scan_headers = _speedups.scan_headers
+    gather = _speedups.gather
 else:
     scan = _framing.scan
     frame = _framing.frame
     crc32c = _framing.crc32c
     masked_crc32c = _framing.masked_crc32c
+    scan_headers = _framing.scan_headers
+    gather = _framing.gather
 
 # Large records: google-crc32c runs several CRC streams at once (about 30 GB/s).
 big_crc = getattr(_framing, "_google", None)
 big_crc = big_crc.value if big_crc is not None else None
 
-__all__ = ["BACKEND", "big_crc", "crc32c", "frame", "masked_crc32c", "scan"]
+__all__ = [
+    "BACKEND",
+    "big_crc",
+    "crc32c",
+    "frame",
+    "gather",
+    "masked_crc32c",
+    "scan",
+    "scan_headers",
+]

@@ -21,6 +21,7 @@ STOP_NEED = 1  # buf ends inside a record: a = bytes the record needs in all (0 
 STOP_LENGTH_CRC = 2  # a = stored, b = computed
 STOP_DATA_CRC = 3  # a = stored, b = computed
 STOP_TOO_LARGE = 4  # a = claimed length
+STOP_STALE = 5  # gather(): the header's length (a) is not the one the index gives (b)
 
 # The longest length scan() accepts whatever max_len says: a bytes object holds at most
 # sys.maxsize bytes, and the C twin computes 16 + length in 64 bits.
@@ -128,6 +129,61 @@ def scan(
         append(data)
         pos += total
     return records, pos, STOP_BATCH, 0, 0
+
+
+def scan_headers(buf: bytes, pos: int, max_len: int, base: int) -> tuple[bytes, int, int, int, int]:
+    """Start offsets (`base + position`, u64le bytes) of the records in `buf[pos:]`, from their
+    headers alone: length CRCs are checked, data is skipped unread.
+
+    Returns `(offsets, pos, status, a, b)`; `pos` is where the next header would start and may
+    lie past the end of `buf` when the last record's data is not all there.
+    """
+    starts: list[int] = []
+    end = len(buf)
+    status, a, b = STOP_NEED, 0, 0
+    while end - pos >= HEADER:
+        length, stored = _unpack_header(buf, pos)
+        computed = masked_crc32c(buf[pos : pos + 8])
+        if computed != stored:
+            status, a, b = STOP_LENGTH_CRC, stored, computed
+            break
+        if length > max_len or length > MAX_LENGTH:
+            status, a = STOP_TOO_LARGE, length
+            break
+        starts.append(base + pos)
+        pos += HEADER + length + FOOTER
+    return struct.pack(f"<{len(starts)}Q", *starts), pos, status, a, b
+
+
+def gather(
+    buf: bytes, starts: Sequence[int], lengths: Sequence[int], verify: bool
+) -> tuple[list[bytes], int, int, int, int]:
+    """The records whose headers start at `starts` in `buf`, each checked against the length
+    the index expects (and its CRCs when `verify`).
+
+    Returns `(records, failed, status, a, b)`: `failed` is the position in `starts` of the first
+    record that did not check out, `len(starts)` when all did.
+    """
+    records: list[bytes] = []
+    end = len(buf)
+    for i, (start, length) in enumerate(zip(starts, lengths, strict=True)):
+        start, length = int(start), int(length)
+        if start > end or end - start < HEADER + length + FOOTER:
+            return records, i, STOP_STALE, length, 0
+        claimed, stored = _unpack_header(buf, start)
+        if claimed != length:
+            return records, i, STOP_STALE, claimed, length
+        data = bytes(buf[start + HEADER : start + HEADER + length])
+        if verify:
+            computed = masked_crc32c(buf[start : start + 8])
+            if computed != stored:
+                return records, i, STOP_LENGTH_CRC, stored, computed
+            (stored,) = _unpack_u32(buf, start + HEADER + length)
+            computed = masked_crc32c(data)
+            if computed != stored:
+                return records, i, STOP_DATA_CRC, stored, computed
+        records.append(data)
+    return records, len(records), STOP_BATCH, 0, 0
 
 
 def frame(records: Sequence[bytes | bytearray | memoryview]) -> bytes:

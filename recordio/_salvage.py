@@ -31,6 +31,9 @@ class Damage:
     end: int | None
     kind: str
     message: str
+    # Damage in a compressed stream: the compressed bytes skipped (end None: to the end).
+    compressed_offset: int | None = None
+    compressed_end: int | None = None
 
 
 class Salvage:
@@ -41,6 +44,7 @@ class Salvage:
         self._limit = min(max_record_bytes, MAX_LENGTH)
         self._open: RecordIOError | None = None
         self._open_index = 0
+        self.reports = 0
 
     @property
     def resyncing(self) -> bool:
@@ -49,6 +53,7 @@ class Salvage:
 
     def report(self, error: RecordIOError, end: int | None, index: int) -> None:
         """Hand one damaged region, from `error.offset` to `end`, to the callback."""
+        self.reports += 1
         self._on_damage(
             Damage(
                 index=index,
@@ -56,6 +61,23 @@ class Salvage:
                 end=end,
                 kind=error.kind,
                 message=str(error),
+            )
+        )
+
+    def report_compressed(
+        self, error: RecordIOError, index: int, offset: int, resume: int | None
+    ) -> None:
+        """A damaged compressed region, from the error's compressed offset to `resume`."""
+        self.reports += 1
+        self._on_damage(
+            Damage(
+                index=index,
+                offset=offset,
+                end=None,
+                kind=error.kind,
+                message=str(error),
+                compressed_offset=error.compressed_offset,
+                compressed_end=resume,
             )
         )
 

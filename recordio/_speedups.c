@@ -8,6 +8,10 @@
  *                                    parse complete records from buf[pos:]; see _framing.py for the
  *                                    pure-Python twin that defines the contract
  *   frame(records)                   length/CRC framing of a sequence of bytes-like records
+ *   scan_headers(buf, pos, max_len, base)
+ *                                    record start offsets from the headers alone (an index)
+ *   gather(buf, starts, lengths, verify)
+ *                                    the records at given offsets, checked (random access)
  * The pure-Python module recordio._framing implements the same functions with the same results.
  */
 #define PY_SSIZE_T_CLEAN
@@ -251,11 +255,154 @@ done:
     return out;
 }
 
+
+/* Header-only scan for an index: start offsets of the records in buf[pos:], checking only the
+ * length CRCs and skipping the data. Returns (offsets as u64le bytes, pos, status, a, b); pos is
+ * where the next header would start and may lie past the end of buf (the last record's data is
+ * not all in buf), which a caller reading in chunks turns into bytes to skip. */
+static PyObject *py_scan_headers(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t pos;
+    unsigned long long max_len, base;
+    if (!PyArg_ParseTuple(args, "y*nKK:scan_headers", &buf, &pos, &max_len, &base)) return NULL;
+    const unsigned char *data = buf.buf;
+    Py_ssize_t end = buf.len;
+    if (pos < 0 || pos > end) {
+        PyBuffer_Release(&buf);
+        PyErr_SetString(PyExc_ValueError, "scan_headers: position outside the buffer");
+        return NULL;
+    }
+    size_t cap = 1024, n = 0;
+    uint64_t *out = PyMem_RawMalloc(cap * sizeof(uint64_t));
+    if (out == NULL) {
+        PyBuffer_Release(&buf);
+        return PyErr_NoMemory();
+    }
+    int status = STOP_NEED;
+    unsigned long long a = 0, b = 0;
+    unsigned long long p = (unsigned long long)pos;
+    Py_BEGIN_ALLOW_THREADS
+    while ((unsigned long long)end >= p + 12) {
+        const unsigned char *h = data + p;
+        uint64_t len = le64(h);
+        uint32_t stored = le32(h + 8), computed = mask(crc32c(0, h, 8));
+        if (stored != computed) {
+            status = STOP_LENGTH_CRC;
+            a = stored;
+            b = computed;
+            break;
+        }
+        if (len > max_len || len > (uint64_t)PY_SSIZE_T_MAX - 16) {
+            status = STOP_TOO_LARGE;
+            a = len;
+            break;
+        }
+        if (n == cap) {
+            uint64_t *grown = PyMem_RawRealloc(out, 2 * cap * sizeof(uint64_t));
+            if (grown == NULL) {
+                status = -1;
+                break;
+            }
+            out = grown;
+            cap *= 2;
+        }
+        out[n++] = base + p;
+        p += 16 + len;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    if (status == -1) {
+        PyMem_RawFree(out);
+        return PyErr_NoMemory();
+    }
+#if PY_BIG_ENDIAN
+    for (size_t i = 0; i < n; i++) put_le64((unsigned char *)&out[i], out[i]);
+#endif
+    PyObject *offsets = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)(n * 8));
+    PyMem_RawFree(out);
+    if (offsets == NULL) return NULL;
+    return Py_BuildValue("(NKiKK)", offsets, p, status, a, b);
+}
+
+/* Random access: the records starting at the given offsets of buf, each checked against the
+ * length the index expects (and its CRCs when verify). starts and lengths are native u64 arrays.
+ * Returns (records, failed, status, a, b): failed is the position in starts of the first record
+ * that did not check out (len(starts) when all did); status 5 = length differs from the index. */
+static PyObject *py_gather(PyObject *self, PyObject *args) {
+    Py_buffer buf, sb, lb;
+    int verify;
+    if (!PyArg_ParseTuple(args, "y*y*y*p:gather", &buf, &sb, &lb, &verify)) return NULL;
+    PyObject *records = NULL;
+    Py_ssize_t count = sb.len / 8, i = 0;
+    int status = STOP_BATCH;
+    unsigned long long a = 0, b = 0;
+    if (lb.len != sb.len) {
+        PyErr_SetString(PyExc_ValueError, "gather: starts and lengths differ in size");
+        goto done;
+    }
+    const unsigned char *data = buf.buf;
+    unsigned long long end = (unsigned long long)buf.len;
+    const uint64_t *starts = sb.buf, *lengths = lb.buf;
+    records = PyList_New(count);
+    if (records == NULL) goto done;
+    for (; i < count; i++) {
+        uint64_t start = starts[i], len = lengths[i];
+        if (start > end || len > end || end - start < 16 + len) {
+            status = 5;
+            a = len;
+            break;
+        }
+        const unsigned char *h = data + start;
+        if (le64(h) != len) {
+            status = 5;
+            a = le64(h);
+            b = len;
+            break;
+        }
+        if (verify) {
+            uint32_t stored = le32(h + 8), computed = mask(crc32c(0, h, 8));
+            if (stored != computed) {
+                status = STOP_LENGTH_CRC;
+                a = stored;
+                b = computed;
+                break;
+            }
+            stored = le32(h + 12 + len);
+            computed = mask(crc32c(0, h + 12, (size_t)len));
+            if (stored != computed) {
+                status = STOP_DATA_CRC;
+                a = stored;
+                b = computed;
+                break;
+            }
+        }
+        PyObject *record = PyBytes_FromStringAndSize((const char *)h + 12, (Py_ssize_t)len);
+        if (record == NULL) {
+            Py_CLEAR(records);
+            goto done;
+        }
+        PyList_SET_ITEM(records, i, record);
+    }
+    if (i < count) {
+        PyObject *head = PyList_GetSlice(records, 0, i);
+        Py_DECREF(records);
+        records = head;
+    }
+done:
+    PyBuffer_Release(&buf);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&lb);
+    if (records == NULL) return NULL;
+    return Py_BuildValue("(NniKK)", records, i, status, a, b);
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS, "CRC-32C of a bytes-like object, continuing from value."},
     {"masked_crc32c", py_masked_crc32c, METH_VARARGS, "TFRecord's masked CRC-32C."},
     {"scan", py_scan, METH_VARARGS, "Parse complete framed records from a buffer."},
     {"frame", py_frame, METH_O, "Frame a sequence of records as TFRecord bytes."},
+    {"scan_headers", py_scan_headers, METH_VARARGS, "Record start offsets from headers only."},
+    {"gather", py_gather, METH_VARARGS, "Checked records at given offsets of a buffer."},
     {NULL, NULL, 0, NULL},
 };
 

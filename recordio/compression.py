@@ -188,4 +188,23 @@ def decompressor(compression: Compression) -> Any:
     return _inflate_lib.decompressobj(compression.wbits)
 
 
+def raw_compressor(level: int | None) -> Compressor:
+    """Raw deflate (no gzip/zlib wrapper) for a gzip member recio frames itself."""
+    if level is None and _fast_deflate_lib is not None:
+        return _fast_deflate_lib.compressobj(2, _fast_deflate_lib.DEFLATED, -15)
+    level = 6 if level is None else level
+    if not 0 <= level <= 9:
+        raise CompressionError(f"level must be 0-9 (zlib levels), got {level}", params=("level",))
+    return _deflate_lib.compressobj(level, zlib.DEFLATED, -15, 9)
+
+
+def decompressor_raw() -> Any:
+    """Raw inflate, for a gzip member whose header recio has parsed itself."""
+    return _inflate_lib.decompressobj(-15)
+
+
+# CRC-32 of gzip trailers: zlib-ng's is ~15x stdlib's.
+crc32 = (_first_module("zlib_ng.zlib_ng", "isal.isal_zlib") or zlib).crc32
+
+
 SYNC_FLUSH = zlib.Z_SYNC_FLUSH

@@ -123,6 +123,7 @@ class CompressedStreamError(RecordIOError):
 
     def __init__(self, detail: str, *, codec: str, **where: Any) -> None:
         self.codec = codec
+        self.partial = b""  # what a damaged gzip member still inflated to (salvage keeps it)
         super().__init__(detail, **where)
 
     @property
@@ -156,6 +157,22 @@ class OptionError(RecordIOError, ValueError):
 
 class UnknownCompressionError(CompressionError, OptionError):
     """A compression name that is none of NONE, GZIP, ZLIB (a usage error, not damage)."""
+
+
+class IndexFileError(RecordIOError):
+    """An index sidecar (`FILE.idx`) that cannot be used: damaged, or not an index at all."""
+
+    @property
+    def kind(self) -> str:
+        return "bad_index"
+
+
+class StaleIndexError(IndexFileError):
+    """An index sidecar that no longer matches its file (size, mtime or content changed)."""
+
+    @property
+    def kind(self) -> str:
+        return "stale_index"
 
 
 class ConvertError(RecordIOError):

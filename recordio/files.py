@@ -8,7 +8,8 @@ read the same files of a folder. A file is a record file when its name says so:
 * or a shard name (`train-00000-of-00004`, `data-00001-of-00002.gz`) that does not end like
   one of the files recio writes beside its records (`schema.json`, `bad_rows.jsonl`, ...).
 
-Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers.
+Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers; nor is an
+index sidecar (`x.tfrecord.idx`, `x.tfrecord-00000-of-00002.idx`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ RECORD_ENDINGS = (".tfrecord", ".tfrecords", ".tfrec", ".rio")
 # Files that sit beside TFRecords in job outputs (schemas, reports, dead letters) but hold none.
 SIDECAR_SUFFIXES = (
     ".json", ".jsonl", ".csv", ".tsv", ".txt", ".md", ".pbtxt", ".yaml", ".yml", ".png", ".py",
-    ".log", ".html", ".pb",
+    ".log", ".html", ".pb", ".idx",
 )  # fmt: skip
+# Sidecars that may follow a full record file name and must never be read as records.
+INDEX_SUFFIXES = (".idx",)
 _RECORD_NAME = re.compile(
     r"\.(?:tfrecords?|tfrec|rio)(?:\.gz|\.gzip|\.zz|\.zlib|\.deflate)?(?:-|$)", re.IGNORECASE
 )
@@ -40,6 +43,8 @@ def is_record_file(name: str) -> bool:
     """Whether a file's name marks it as a TFRecord file (see the module docstring)."""
     base = os.path.basename(name)
     if base.startswith((".", "_")):
+        return False
+    if base.lower().endswith(INDEX_SUFFIXES):  # x.tfrecord-00000-of-00002.idx is an index
         return False
     if _RECORD_NAME.search(base):
         return True

@@ -26,6 +26,7 @@ from recordio._framing import (
     STOP_TOO_LARGE,
     mask,
 )
+from recordio._members import default_workers
 from recordio._salvage import Damage, Salvage
 from recordio._source import CHUNK, PlainSource, open_source
 from recordio.compression import (
@@ -81,6 +82,8 @@ class TFRecordReader:
             `reader.offset`; it must be the start of a record.
         on_damage: None to raise at the first problem; a callable to salvage instead: it gets a
             `Damage` for each damaged region and reading carries on at the next intact record.
+        workers: threads inflating the members of a GZIP file recio wrote (default: the usable
+            cores, at most 8); other compressed files are one stream, inflated in order.
     """
 
     def __init__(
@@ -93,7 +96,10 @@ class TFRecordReader:
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         start_offset: int = 0,
         on_damage: Callable[[Damage], None] | None = None,
+        workers: int | None = None,
     ) -> None:
+        if workers is not None and workers < 1:
+            raise OptionError(f"workers must be >= 1, got {workers}", params=("workers",))
         if max_record_bytes < 0:
             raise OptionError(
                 f"max_record_bytes must be >= 0, got {max_record_bytes}",
@@ -122,7 +128,13 @@ class TFRecordReader:
             self.close()
             raise
         self._source = open_source(
-            self._file, self.compression, path=self.path, strict=strict, prefix=head
+            self._file,
+            self.compression,
+            path=self.path,
+            strict=strict,
+            prefix=head,
+            workers=default_workers() if workers is None else workers,
+            on_damage=self._compressed_damage if self._salvage is not None else None,
         )
         self._origin = 0  # file position of the stream's first byte (seekable plain files)
         self._file_size = self._size_of_plain_file(len(head))
@@ -300,6 +312,24 @@ class TFRecordReader:
                     self._fail_or_report(too_long, None)
                     return
             large = a > LARGE_RECORD and not self._resyncing and not lookahead
+            if large and self._source.compressed and need == a:
+                try:
+                    record, rest = self._read_large_compressed(buf, pos, base, a)
+                except RecordIOError as error:  # a damaged compressed stream: nothing after it
+                    if error.offset is None:
+                        error.index, error.offset = self._index, base + pos
+                    self._fail_or_report(error, None)
+                    return
+                base, buf, pos = base + pos + a, rest, 0
+                if record is None:
+                    if self._stopped:
+                        return
+                    continue
+                self._close_damage(base - a)
+                self._index += 1
+                self._offset = base
+                yield [record]
+                continue
             if large and isinstance(self._source, PlainSource):
                 record = self._read_large_record(buf, pos, base, a)
                 base, buf, pos = base + pos + a, b"", 0
@@ -356,6 +386,12 @@ class TFRecordReader:
     def _resync(self, buf: bytes, start: int) -> int:
         assert self._salvage is not None
         return self._salvage.resync(buf, start)
+
+    def _compressed_damage(self, error: RecordIOError, resume: int | None) -> None:
+        """Salvage: the compressed stream is damaged; reading resumes at compressed byte
+        `resume` (the next gzip member), or nowhere."""
+        assert self._salvage is not None
+        self._salvage.report_compressed(error, self._index, self._offset, resume)
 
     def _close_damage(self, end: int | None) -> None:
         if self._salvage is not None:
@@ -454,6 +490,63 @@ class TFRecordReader:
             )
         self._fail_or_report(error, base + have)
 
+    def _read_large_compressed(
+        self, buf: bytes, pos: int, base: int, need: int
+    ) -> tuple[bytes | None, bytes]:
+        """Inflate one large record straight into its final bytes object: peak memory is the
+        record plus a few MiB of pieces, instead of three copies of it.
+
+        Returns the record (None after damage that was reported) and the stream bytes after it.
+        """
+        length = need - HEADER - FOOTER
+        start = pos + HEADER
+        # A BytesIO grows its one bytes object in place (realloc) and getvalue() hands that same
+        # object back: no second copy of the record is made, and a forged length costs only
+        # the bytes that really follow.
+        sink = io.BytesIO()
+        sink.write(buf[start : start + length])
+        got = min(length, len(buf) - start)
+        tail = buf[start + length :]
+        del buf
+        while got < length:
+            pieces = self._source.read_pieces(min(length - got, 1 << 20))
+            if not pieces:
+                break
+            for i, piece in enumerate(pieces):
+                room = length - got
+                if len(piece) > room:  # a source may hand out a little more than asked
+                    sink.write(piece[:room])
+                    tail = b"".join([piece[room:], *pieces[i + 1 :]])
+                    got = length
+                    break
+                sink.write(piece)
+                got += len(piece)
+        while len(tail) < FOOTER and got == length:
+            more = self._source.read(FOOTER - len(tail))
+            if not more:
+                break
+            tail += more
+        if got < length or len(tail) < FOOTER:
+            self._end_inside_record(HEADER + got + len(tail), base + pos, need)
+            self._stopped = True
+            return None, b""
+        data = sink.getvalue()
+        del sink
+        footer, rest = tail[:FOOTER], tail[FOOTER:]
+        if self.verify:
+            crc = _backend.big_crc or _backend.crc32c
+            computed = mask(crc(data))
+            stored = int.from_bytes(footer, "little")
+            if computed != stored:
+                error = self._damage_error(STOP_DATA_CRC, stored, computed, base + pos)
+                if self._salvage is None:
+                    raise error
+                self._salvage.close(base + pos)
+                self._salvage.report(error, base + pos + need, self._index)
+                self._index += 1
+                return None, rest
+        return data, rest
+
     def _read_large_record(self, buf: bytes, pos: int, base: int, need: int) -> bytes | None:
         """Read one large record straight from the file: one copy instead of three."""
         length = need - HEADER - FOOTER
@@ -495,6 +588,9 @@ class TFRecordReader:
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self) -> None:
+        closing = getattr(getattr(self, "_source", None), "close", None)
+        if closing is not None:
+            closing()
         if getattr(self, "_owns_file", False) and not self._file.closed:
             self._file.close()
 

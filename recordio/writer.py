@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from recordio import _backend
 from recordio._framing import mask
+from recordio._members import DEFAULT_MEMBER_BYTES, encode_member
 from recordio.compression import (
     SYNC_FLUSH,
     Compression,
@@ -24,7 +25,7 @@ from recordio.compression import (
     Compressor,
     compressor,
 )
-from recordio.errors import RecordIOError, WriterClosedError
+from recordio.errors import OptionError, RecordIOError, WriterClosedError
 
 BUFFER_BYTES = 1 << 20
 LARGE_RECORD = 64 << 10
@@ -66,6 +67,10 @@ class TFRecordWriter:
         fsync: flush the data to disk before the rename (the default), so that a power cut
             cannot leave an empty or partial file under the final name. False keeps the atomic
             rename but trusts the OS to write the data back later (about 2x faster on disk).
+        member_bytes: GZIP only: start a new gzip member after about this many bytes of framed
+            records (default 1 MiB), each member holding whole records, so the file can be
+            indexed, entered in the middle and inflated on several cores; TF and Beam read it as
+            any GZIP file. 0 writes one gzip stream, as TF does.
 
     Use it as a context manager: the file appears under its name when the block ends, and not
     at all when the block raises.
@@ -79,11 +84,26 @@ class TFRecordWriter:
         level: int | None = None,
         overwrite: bool = True,
         fsync: bool = True,
+        member_bytes: int = DEFAULT_MEMBER_BYTES,
     ) -> None:
         self.compression = Compression.coerce(compression)
+        if member_bytes < 0:
+            raise OptionError(
+                f"member_bytes must be >= 0, got {member_bytes}", params=("member_bytes",)
+            )
         self._compressor: Compressor | None = None
-        if self.compression is not Compression.NONE:
+        self._level = level
+        # GZIP members: framed bytes of the member being filled, and its record count.
+        self._member_bytes = member_bytes if self.compression is Compression.GZIP else 0
+        self._member: list[bytes] = []
+        self._member_size = 0
+        self._member_records = 0
+        self._members_written = 0
+        self._buffer_bytes = min(BUFFER_BYTES, self._member_bytes or BUFFER_BYTES)
+        if self.compression is not Compression.NONE and not self._member_bytes:
             self._compressor = compressor(self.compression, level)
+        elif self._member_bytes and level is not None and not 0 <= level <= 9:
+            compressor(self.compression, level)  # raises the level error now, not at close
 
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -132,7 +152,7 @@ class TFRecordWriter:
             return
         self._pending.append(record)
         self._pending_bytes += size + 16
-        if self._pending_bytes >= BUFFER_BYTES:
+        if self._pending_bytes >= self._buffer_bytes:
             self._drain()
 
     def write_many(self, records: Iterable[bytes | bytearray | memoryview]) -> int:
@@ -147,8 +167,25 @@ class TFRecordWriter:
         if self._pending:
             self._emit(_backend.frame(self._pending))
             self.records_written += len(self._pending)
+            self._end_records(len(self._pending))
             self._pending = []
             self._pending_bytes = 0
+
+    def _end_records(self, count: int) -> None:
+        """`count` whole records were emitted: a member may end here."""
+        if self._member_bytes:
+            self._member_records += count
+            if self._member_size >= self._member_bytes:
+                self._finish_member()
+
+    def _finish_member(self) -> None:
+        if not self._member_records:
+            return
+        self._file.write(encode_member(self._member, self._member_records, self._level))
+        self._members_written += 1
+        self._member = []
+        self._member_size = 0
+        self._member_records = 0
 
     def _write_large(self, data: bytes) -> None:
         # Frame a large record around the caller's buffer instead of copying it into a batch.
@@ -159,8 +196,13 @@ class TFRecordWriter:
         self._emit(data)
         self._emit(_pack_crc(mask(crc(data))))
         self.records_written += 1
+        self._end_records(1)
 
     def _emit(self, data: bytes) -> None:
+        if self._member_bytes:
+            self._member.append(data)
+            self._member_size += len(data)
+            return
         if self._compressor is not None:
             data = self._compressor.compress(data)
             if not data:
@@ -168,10 +210,13 @@ class TFRecordWriter:
         self._file.write(data)
 
     def flush(self) -> None:
-        """Push buffered records to the (temporary) file; compressed streams are sync-flushed."""
+        """Push buffered records to the (temporary) file; compressed streams are sync-flushed
+        (GZIP with members: the member ends, so the file so far is complete gzip)."""
         if self._closed:
             raise WriterClosedError("flush() on a closed writer", path=self.path)
         self._drain()
+        if self._member_bytes:
+            self._finish_member()
         if self._compressor is not None:
             self._file.write(self._compressor.flush(SYNC_FLUSH))
         self._file.flush()
@@ -183,6 +228,10 @@ class TFRecordWriter:
             return
         try:
             self._drain()
+            if self._member_bytes:
+                self._finish_member()
+                if not self._members_written:  # no records: TF's empty gzip stream
+                    self._file.write(compressor(self.compression, self._level).flush())
             if self._compressor is not None:
                 self._file.write(self._compressor.flush())
             self._file.flush()

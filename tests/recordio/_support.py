@@ -56,10 +56,17 @@ def starts(records: Iterable[bytes]) -> list[int]:
     return offsets
 
 
-def encode(records: Iterable[bytes], compression: str = "NONE", *, level: int | None = 6) -> bytes:
-    """Records written by TFRecordWriter into memory."""
+def encode(
+    records: Iterable[bytes],
+    compression: str = "NONE",
+    *,
+    level: int | None = 6,
+    member_bytes: int | None = None,
+) -> bytes:
+    """Records written by TFRecordWriter into memory (member_bytes=0: one gzip stream, as TF)."""
     out = io.BytesIO()
-    with TFRecordWriter(out, compression, level=level) as writer:
+    options = {} if member_bytes is None else {"member_bytes": member_bytes}
+    with TFRecordWriter(out, compression, level=level, **options) as writer:
         writer.write_many(records)
     return out.getvalue()
 
@@ -93,13 +100,13 @@ def use_backend(name: str) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         if name == "c":
             speedups = pytest.importorskip("recordio._speedups")
-            for attr in ("scan", "frame", "crc32c", "masked_crc32c"):
+            for attr in ("scan", "frame", "crc32c", "masked_crc32c", "scan_headers", "gather"):
                 patch.setattr(_backend, attr, getattr(speedups, attr))
         elif name in ("python", "table"):
             if name == "table":
                 patch.setattr(_framing, "crc32c", _framing.crc32c_table)
                 patch.setattr(_backend, "big_crc", None)
-            for attr in ("scan", "frame", "crc32c", "masked_crc32c"):
+            for attr in ("scan", "frame", "crc32c", "masked_crc32c", "scan_headers", "gather"):
                 patch.setattr(_backend, attr, getattr(_framing, attr))
         else:  # pragma: no cover - a typo in a test
             raise ValueError(f"unknown backend {name!r}")

@@ -258,6 +258,12 @@ def compare_with_tf(tf, tmp_path: Path, data: bytes, codec: str) -> tuple[list[b
     path.write_bytes(data)
     tf_records, tf_error = tf_read(tf, path, codec)
     lenient, lenient_error = read_all(data, codec, strict=False)
+    if tf_error is not None and lenient != tf_records:
+        # A failed gzip trailer check: zlib (so TF) drops the output of the call that found it;
+        # recio checks the trailer itself and hands out the records before it first, each one
+        # checked by its own CRCs. Never fewer records than TF, never a wrong one.
+        assert is_prefix(tf_records, lenient) and is_prefix(lenient, RECORDS), lenient
+        tf_records = lenient
     assert lenient == tf_records
     assert (lenient_error is None) == (tf_error is None), (lenient_error, tf_error)
     strict, strict_error = read_all(data, codec)
@@ -329,13 +335,16 @@ def compress(data: bytes, codec: str) -> bytes:
 
 @pytest.mark.requires_tf
 def test_tf_reads_a_flushed_compressed_writer_like_ours(tf, tmp_path: Path) -> None:
-    """flush() sync-flushes the stream: what it wrote so far inflates to whole records."""
-    out = io.BytesIO()
-    writer = TFRecordWriter(out, "GZIP")
-    writer.write_many(RECORDS)
-    writer.flush()
-    (tmp_path / "flushed").write_bytes(out.getvalue())
-    assert tf_read(tf, tmp_path / "flushed", "GZIP") == (list(RECORDS), None)
-    assert read_all(out.getvalue(), strict=False) == (list(RECORDS), None)
-    assert read_all(out.getvalue())[1] is not None  # strict: the end marker is missing
-    writer.close()
+    """flush() sync-flushes the stream (GZIP: ends a member): what it wrote so far inflates to
+    whole records."""
+    for member_bytes in (0, 1 << 20):
+        out = io.BytesIO()
+        writer = TFRecordWriter(out, "GZIP", member_bytes=member_bytes)
+        writer.write_many(RECORDS)
+        writer.flush()
+        (tmp_path / "flushed").write_bytes(out.getvalue())
+        assert tf_read(tf, tmp_path / "flushed", "GZIP") == (list(RECORDS), None)
+        assert read_all(out.getvalue(), strict=False) == (list(RECORDS), None)
+        # strict: one stream lacks its end marker; members end whole at each flush
+        assert (read_all(out.getvalue())[1] is None) == bool(member_bytes)
+        writer.close()
