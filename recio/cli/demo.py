@@ -35,7 +35,8 @@ def demo(
     """Run chapter 13 end to end on real digits and photographs, and on the housing table.
 
     Digits as GZIP shards -> verify -> augment job -> CNN and MLP; housing CSV -> csv job ->
-    transform job -> regressor -> exported SavedModel on raw records; verify every output set.
+    transform job -> stats --compare -> regressor -> exported SavedModel on raw records; verify
+    every output set. Nothing is downloaded: the digits and photographs ship with scikit-learn.
     The report is printed and saved as WORKDIR/report.json and WORKDIR/report.md.
 
     Example: recio demo --workdir /tmp/recio-demo --housing data/housing.csv
