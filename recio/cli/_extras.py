@@ -11,6 +11,7 @@ EXTRAS = {
     "tf": ("tensorflow",),
     "beam": ("apache_beam", "tensorflow_transform", "pyarrow"),
     "train": ("keras", "matplotlib"),
+    "demo": ("sklearn", "PIL"),
     "jax": ("jax",),
     "torch": ("torch",),
     "cloud": ("fsspec",),
