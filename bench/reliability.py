@@ -6,6 +6,7 @@ on the same inputs, against TensorFlow, and write the figures.
     .venv/bin/python bench/reliability.py --budget ci --readme   # also rewrite the README table
     .venv/bin/python bench/reliability.py --budget tiny --only R1,R2 --no-tf
 
+RELIABILITY_TARGET=/path/to/other/clone measures that checkout's recio with this instrument.
 Writes bench/out/reliability.json (every figure, plus up to 10 failing cases per row) and prints
 the Markdown table. Exit status 0 when no row has a crash, a silently wrong record, a destroyed
 user file or a torn file; 1 otherwise.
@@ -25,9 +26,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "faults"))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, os.environ.get("RELIABILITY_TARGET") or str(HERE.parent))
 
-from context import Budget, Context  # noqa: E402
+from context import REPO, Budget, Context  # noqa: E402
 from outcome import CRASH, Row  # noqa: E402
 from report import markdown, rewrite_readme, write_json  # noqa: E402
 from tf_client import TFClient  # noqa: E402
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "backend": BACKEND,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "python": sys.version.split()[0],
+        "target": str(REPO),
     }
     write_json(args.json, rows, meta)
     table = markdown(rows, meta)

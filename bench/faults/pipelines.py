@@ -50,7 +50,8 @@ def _judge(res: dict, shard: str, salvage: bool, intact: int) -> tuple[str, str]
         named = shard in res["msg"]
         return (
             TYPED,
-            f"{res['error']} after {res['rows']} rows; names the shard: {named}; {res['msg'][:160]}",
+            f"{res['error']} after {res['rows']} rows; names the shard: {named};"
+            f" {res['msg'][:160]}",
         )
     if salvage:
         ok = len(set(res["ids"])) == res["rows"] and res["rows"] < total and res["damage"]
@@ -137,6 +138,7 @@ def _beam_case(row: Row, folder: Path, shard: str, env: dict[str, str], how: str
     else:
         outcome = TYPED
     leftover = sorted(os.listdir(out)) if out.exists() else []
-    detail = f"rc {proc.returncode}: {last[:200]}; names the shard: {shard in err}; output left: {leftover[:5]}"
+    detail = f"rc {proc.returncode}: {last[:200]}; names the shard: {shard in err};"
+    detail += f" output left: {leftover[:5]}"
     row.add(outcome, {"case": f"{how}, recio job transform", "detail": detail})
     row.notes.append(f"{how}, recio job transform (Beam FnApiRunner): {outcome} ({detail})")

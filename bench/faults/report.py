@@ -52,7 +52,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             continue
         r = row.recio
         extra = _extra(row)
-        ok = f"{r[ORIGINAL]}" + (f" (+{extra})" if extra else "")
+        ok = f"{r[ORIGINAL]:,}" + (f" (+{extra})" if extra else "")
         mem = "—"
         if row.peak_mib is not None:
             mem = f"{row.peak_mib:,.1f} MiB"

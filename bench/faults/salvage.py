@@ -129,8 +129,10 @@ def salvage(ctx: Context) -> Row:
         tf_cases.append((bad, want, recs))
     pct = 100.0 * recovered_total / intact_total if intact_total else 100.0
     row.notes.append(
-        f"{ctx.budget.salvage_files} files ({dict(kinds)}; every 10th adversarial): {recovered_total:,} of"
-        f" {intact_total:,} intact records recovered ({pct:.2f} %), {missed} missed, {invented} invented"
+        f"{ctx.budget.salvage_files} files ({dict(kinds)}; every 10th adversarial):"
+        f" {recovered_total:,} of"
+        f" {intact_total:,} intact records recovered ({pct:.2f} %), {missed} missed,"
+        f" {invented} invented"
     )
     row.recio["intact_recovered_pct"] = round(pct, 2)  # type: ignore[assignment]
     if ctx.tf.available:
@@ -141,7 +143,7 @@ def salvage(ctx: Context) -> Row:
                 "bytes",
                 cases=[{"b64": base64.b64encode(b).decode(), "codec": "NONE"} for b, _, _ in batch],
             )
-            for (_, want, recs), res in zip(batch, reply["results"], strict=True):
+            for (_, want, _), res in zip(batch, reply["results"], strict=True):
                 wanted = {digest(r) for r in want}
                 tf_got += sum(1 for g in res["got"] if g in wanted)
                 row.tf["stopped at the first error" if res["error"] else "no error"] += 1
