@@ -225,6 +225,8 @@ def hostile(ctx: Context) -> Row:
         valid = bool(expected) and "trailing" not in name
         row.add(res["outcome"], {"case": name, "error": res.get("error")}, valid_input=valid)
         if res.get("peak_mib") is not None and bound is not None:
+            if row.peak_mib is None or res["peak_mib"] >= row.peak_mib:
+                row.bound_mib = bound
             row.peak(res["peak_mib"])
             over = " OVER BOUND" if res["peak_mib"] > bound else ""
             mem = f", peak +{res['peak_mib']:.0f} MiB (bound {bound:.0f}){over}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from outcome import CRASH, DESTROYED, ORIGINAL, REFUSED, SILENT, TORN, TYPED, Row
 
+OVER, PCT = "memory_over_bound", "intact_recovered_pct"
 START, END = "<!-- reliability:start -->", "<!-- reliability:end -->"
 TF_WORDS = {
     ORIGINAL: "same records",
@@ -32,9 +33,8 @@ def _tf_cell(row: Row) -> str:
 
 
 def _extra(row: Row) -> str:
-    keys = [
-        k for k in row.recio if k not in (ORIGINAL, TYPED, CRASH, SILENT, DESTROYED, TORN, REFUSED)
-    ]
+    skip = (ORIGINAL, TYPED, CRASH, SILENT, DESTROYED, TORN, REFUSED, OVER, PCT)
+    keys = [k for k in row.recio if k not in skip]
     return ", ".join(f"{row.recio[k]} {k.replace('_', ' ')}" for k in keys)
 
 
@@ -53,11 +53,15 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         r = row.recio
         extra = _extra(row)
         ok = f"{r[ORIGINAL]:,}" + (f" (+{extra})" if extra else "")
+        if PCT in r:
+            ok += f"; {r[PCT]} % of intact records recovered"
         mem = "—"
         if row.peak_mib is not None:
             mem = f"{row.peak_mib:,.1f} MiB"
             if row.bound_mib is not None:
                 mem += f" (bound {row.bound_mib:,.0f})"
+            if r[OVER]:
+                mem += f", **{r[OVER]} over bound**"
         typed = f"{r[TYPED]:,}" + (f" (**{r[REFUSED]} on valid files**)" if r[REFUSED] else "")
         lines.append(
             f"| {row.id} | {row.fault} | {row.cases:,} | {ok} | {typed} | {r[CRASH]} "
