@@ -72,7 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readme", action="store_true", help="rewrite the README table")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        nargs="+",
+        help="run nothing: merge these JSON reports (later rows replace earlier ones with the"
+        " same id) into --json and the table",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return render(args)
 
     only = {s.strip().upper() for s in args.only.split(",") if s.strip()}
     skip = {s.strip().upper() for s in args.skip.split(",") if s.strip()}
@@ -123,6 +132,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme:
         rewrite_readme(HERE.parent / "README.md", table)
     return 1 if any(row.bad for row in rows) else 0
+
+
+def render(args: argparse.Namespace) -> int:
+    import json
+
+    rows: dict[str, Row] = {}
+    meta: dict[str, object] = {}
+    for path in args.render:
+        doc = json.loads(path.read_text())
+        meta = meta or doc["meta"]
+        for item in doc["rows"]:
+            rows[item["id"]] = Row.from_dict(item)
+    ordered = sorted(rows.values(), key=lambda r: int(r.id[1:]))
+    meta = {**meta, "merged_from": [str(p) for p in args.render]}
+    write_json(args.json, ordered, meta)
+    table = markdown(ordered, meta)
+    print(table)
+    if args.readme:
+        rewrite_readme(HERE.parent / "README.md", table)
+    return 1 if any(row.bad for row in ordered) else 0
 
 
 if __name__ == "__main__":

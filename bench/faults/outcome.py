@@ -91,6 +91,17 @@ class Row:
     def false_alarms(self) -> int:
         return self.recio[REFUSED]
 
+    @staticmethod
+    def from_dict(doc: dict[str, Any]) -> Row:
+        """A row back from the JSON report (to re-render or merge partial runs)."""
+        row = Row(doc["id"], doc["fault"], doc["cases"])
+        row.recio.update({k: v for k, v in doc["recio"].items() if v})
+        row.tf.update(doc["tf"])
+        row.tf_note, row.peak_mib, row.bound_mib = doc["tf_note"], doc["peak_mib"], doc["bound_mib"]
+        row.notes, row.examples = doc["notes"], doc["examples"]
+        row.skipped, row.seconds = doc["skipped"], doc["seconds"]
+        return row
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
