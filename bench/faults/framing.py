@@ -82,7 +82,7 @@ def _tf_column(ctx: Context, row: Row, per_ref: list[tuple[Reference, list]], ex
 
         row.tf.update(_tf_outcomes(ctx, ref, muts, judge))
     if tried < total:
-        row.tf_note = f"TF read a sample of {tried} of the {total} cases"
+        row.tf_note = f"TF read a sample of {tried:,} of the {total:,} cases"
 
 
 def _judge(ref: Reference, mut: list, got: list, error, typed: bool, expected: list) -> str:

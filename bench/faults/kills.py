@@ -142,7 +142,7 @@ def _tf_kills(ctx: Context, row: Row, base: Path) -> None:
     folder = base / "tf"
     folder.mkdir()
     n = ctx.budget.tf_kill_trials
-    counts = {"nothing": 0, "complete": 0, "torn, error": 0, "torn, silently short": 0}
+    counts = {"nothing": 0, "complete": 0, "torn (error)": 0, "torn (silently short)": 0}
     for codec in ("NONE", "GZIP"):
         delays = [rng.uniform(0.0, 0.25) for _ in range(n // 2)]
         reply = ctx.tf.call(
@@ -154,8 +154,8 @@ def _tf_kills(ctx: Context, row: Row, base: Path) -> None:
             elif res["error"] is None and res["n"] == 50_000:
                 counts["complete"] += 1
             elif res["error"] is not None:
-                counts["torn, error"] += 1
+                counts["torn (error)"] += 1
             else:
-                counts["torn, silently short"] += 1
+                counts["torn (silently short)"] += 1
     row.tf.update({k: v for k, v in counts.items() if v})
     row.tf_note = f"tf.io.TFRecordWriter (NONE, GZIP) killed {n} times, 50,000 x 400 B"

@@ -28,7 +28,7 @@ def _tf_cell(row: Row) -> str:
     if not row.tf:
         return row.tf_note or "—"
     order = sorted(row.tf.items(), key=lambda kv: -kv[1])
-    text = ", ".join(f"{n} {TF_WORDS.get(k, k)}" for k, n in order)
+    text = ", ".join(f"{n:,} {TF_WORDS.get(k, k)}" for k, n in order)
     return f"{text} ({row.tf_note})" if row.tf_note else text
 
 
@@ -70,7 +70,9 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     foot = (
         f"\nBudget `{meta['budget']}`, seed {meta['seed']}, {meta['seconds']:.0f} s on "
         f"{meta['cpus']} CPUs, TensorFlow {meta.get('tf') or 'not run'}, recordio backend "
-        f"{meta.get('backend')}; {meta['date']}.\n"
+        f"{meta.get('backend')}; {meta['date']}"
+        + (f"; rows merged from {len(meta['merged_from'])} runs" if meta.get("merged_from") else "")
+        + ".\n"
     )
     return head + "\n".join(lines) + "\n" + foot
 
