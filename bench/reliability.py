@@ -15,6 +15,7 @@ user file or a torn file; 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import shutil
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=HERE / "out" / "reliability.json")
     parser.add_argument("--readme", action="store_true", help="rewrite the README table")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--fuzz-seconds", type=float, default=None, help="override, per target")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument(
         "--render",
@@ -87,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     skip = {s.strip().upper() for s in args.skip.split(",") if s.strip()}
     work = args.workdir or Path(tempfile.mkdtemp(prefix="recio-reliability-"))
     work.mkdir(parents=True, exist_ok=True)
-    ctx = Context(Budget.named(args.budget), work, TFClient(enabled=not args.no_tf), seed=args.seed)
+    budget = Budget.named(args.budget)
+    if args.fuzz_seconds is not None:
+        budget = dataclasses.replace(budget, fuzz_seconds=args.fuzz_seconds)
+    ctx = Context(budget, work, TFClient(enabled=not args.no_tf), seed=args.seed)
     started = time.monotonic()
     rows: list[Row] = []
     try:

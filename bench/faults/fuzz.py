@@ -47,6 +47,7 @@ def fuzz(ctx: Context) -> Row:
     seconds = ctx.budget.fuzz_seconds
     env = env_with_repo()
     env["PYTHONPATH"] = f"{HERE}{os.pathsep}{env['PYTHONPATH']}"
+    jobs = []
     for target in TARGETS:
         corpus = ctx.work / "fuzz" / target
         _seed(corpus, target)
@@ -58,35 +59,38 @@ def fuzz(ctx: Context) -> Row:
             "-timeout=10", "-print_final_stats=1", f"-seed={ctx.seed}",
             f"-artifact_prefix={artifacts}/", str(corpus),
         ]  # fmt: skip
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=seconds + 300)
-        log = proc.stderr
-        execs = _stat(log, r"stat::number_of_executed_units:\s*(\d+)")
-        cov = _last(log, r"cov: (\d+)")
-        corp = _last(log, r"corp: (\d+)")
-        rate = execs / seconds if execs else 0
-        crashed = proc.returncode != 0
-        row.cases += execs or 0
-        row.recio[CRASH if crashed else ORIGINAL] += 1 if crashed else 0
-        if crashed:
-            tail = "\n".join(
-                line for line in log.splitlines() if "Error" in line or "assert" in line.lower()
-            )[-600:]
-            row.examples.append(
-                {
-                    "outcome": CRASH,
-                    "target": target,
-                    "log": tail,
-                    "artifacts": os.listdir(artifacts)[:3],
-                }
-            )
-        row.notes.append(
-            f"{target}: {execs or 0:,} execs in {seconds:.0f} s ({rate:,.0f}/s),"
-            f" coverage {cov} edges,"
-            f" corpus {corp}, {'CRASH rc ' + str(proc.returncode) if crashed else '0 crashes'}"
-        )
+        jobs.append((target, artifacts, cmd))
+    for pair in range(0, len(jobs), 2):  # two targets at a time: one per core
+        running = []
+        for target, artifacts, cmd in jobs[pair : pair + 2]:
+            log_path = artifacts.parent / f"{target}.log"
+            with open(log_path, "w") as log:  # a file, not a pipe: a full pipe would stall it
+                proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            running.append((target, artifacts, proc, log_path))
+        for target, artifacts, proc, log_path in running:
+            rc = proc.wait(timeout=seconds + 300)
+            _tally(row, target, artifacts, rc, log_path.read_text(errors="replace"), seconds)
     row.recio[ORIGINAL] = row.cases - row.recio[CRASH]
     row.tf_note = "not applicable (TF has no Python-level TFRecord fuzzing)"
     return row
+
+
+def _tally(row: Row, target: str, artifacts: Path, rc: int, log: str, seconds: float) -> None:
+    execs = _stat(log, r"stat::number_of_executed_units:\s*(\d+)")
+    cov = _last(log, r"cov: (\d+)")
+    corp = _last(log, r"corp: (\d+)")
+    rate = execs / seconds if execs else 0
+    crashed = rc != 0
+    row.cases += execs or 0
+    if crashed:
+        row.recio[CRASH] += 1
+        lines = [line for line in log.splitlines() if "Error" in line or "assert" in line.lower()]
+        example = {"outcome": CRASH, "target": target, "log": "\n".join(lines)[-600:]}
+        row.examples.append(example | {"artifacts": os.listdir(artifacts)[:3]})
+    row.notes.append(
+        f"{target}: {execs or 0:,} execs in {seconds:.0f} s ({rate:,.0f}/s),"
+        f" coverage {cov} edges, corpus {corp}, {'CRASH rc ' + str(rc) if crashed else '0 crashes'}"
+    )
 
 
 def _stat(log: str, pattern: str) -> int | None:
