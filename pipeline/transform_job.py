@@ -240,7 +240,7 @@ def run_transform_job(
             notes=notes,
             extra={
                 "eval_fraction": options.eval_fraction,
-                "splits": dict(split_fractions),
+                "split_fractions": dict(split_fractions),
                 "module_file": options.module_file,
                 "transform_fn": join(out, TRANSFORM_FN_DIR),
             },

@@ -189,6 +189,7 @@ class SetIssue:
     """Something that makes a folder's shard sets incomplete: `kind` is stable for reports."""
 
     kind: str  # leftover_temp, unpublished_shards, missing_shard, changed_shard, bad_manifest
+    # (and, as a note only, unmanifested_set)
     path: str
     message: str
 
@@ -200,6 +201,9 @@ class SetReport:
     folder: str
     manifests: list[str] = field(default_factory=list)
     issues: list[SetIssue] = field(default_factory=list)
+    # Worth saying but not a fault: a set complete by its names that no manifest lists (as TF,
+    # Beam and older writers leave them); its shards are checked as files, not as a set.
+    notes: list[SetIssue] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -211,6 +215,7 @@ class SetReport:
             "ok": self.ok,
             "manifests": self.manifests,
             "issues": [asdict(i) for i in self.issues],
+            "notes": [asdict(i) for i in self.notes],
         }
 
 
@@ -290,6 +295,13 @@ def check_folder(folder: str, records_of: Mapping[str, int] | None = None) -> Se
     for (stem, suffix, total), indices in sorted(_shard_groups(unlisted).items()):
         pattern = paths.join(folder, f"{stem}-*-of-{total:05d}{suffix}")
         missing = total - len(indices)
+        if missing == 0 and not any(i.kind == "bad_manifest" for i in report.issues):
+            report.notes.append(SetIssue(
+                "unmanifested_set", pattern,
+                f"{pattern}: all {total} shards, without a manifest (as TensorFlow and Beam "
+                "write them): each shard is checked, the set's record counts cannot be",
+            ))  # fmt: skip
+            continue
         gap = f", {missing} of {total} missing" if missing > 0 else ""
         report.issues.append(SetIssue(
             "unpublished_shards", pattern,

@@ -32,7 +32,13 @@ import numpy as np
 
 from pipeline.errors import LoaderError, LoaderOptionError
 from pipeline.loaders._backend import Backend, InlineBackend, WorkerBackend
-from pipeline.loaders._lanes import EpochTask, ReadOptions, count_records, lane_counts
+from pipeline.loaders._lanes import (
+    EpochTask,
+    ReadOptions,
+    count_records,
+    lane_counts,
+    open_reader,
+)
 from pipeline.loaders._outputs import Output, Transform, base_outputs, concat, probe_outputs
 from pipeline.loaders._plan import CURSOR_WIDTH, assign_lanes, fingerprint, make_units
 from pipeline.loaders._slots import SlotLayout
@@ -233,6 +239,8 @@ class NumpyLoader:
 
     def _count(self, backend: Backend | None) -> list[int]:
         """Records per file: cached for unchanged local files, counted (by the workers) else."""
+        if self.opts.salvage:
+            return self._count_salvaging()
         options = (self.opts.verify, self.opts.strict, self.opts.salvage)
         idents = [file_key(path) for path in self.files]
         keys = [None if ident is None else (*ident, *options) for ident in idents]
@@ -248,6 +256,17 @@ class NumpyLoader:
             if key is not None:  # remote files are counted afresh each time
                 _COUNTS[key] = n
         return [fresh[i] if i in fresh else _COUNTS[keys[i] or ()] for i in range(len(keys))]
+
+    def _count_salvaging(self) -> list[int]:
+        """Count what a salvaging read yields, and report the damage now: the lanes read only
+        that many records, so they never reach a damaged tail themselves."""
+        counts = []
+        for path in self.files:
+            found: list[Any] = []
+            with open_reader(path, 0, self.opts, found.append) as reader:
+                counts.append(sum(len(batch) for batch in reader.iter_batches(max_records=8192)))
+            self._report(found)
+        return counts
 
     def _prepare(self) -> None:
         if self._units is not None:

@@ -12,7 +12,9 @@ import errno
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
@@ -55,11 +57,22 @@ def _on_signal(signum: int, frame: object) -> None:
     raise _console.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
+def _signal_again(unraisable: Any) -> None:
+    """An interrupt raised inside a callback that may not raise (a gc callback, `__del__`) is
+    swallowed there; deliver the signal again, so the program still stops at the next line."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signalled:
+        # Not from here: the handler would run inside this hook and be swallowed again.
+        threading.Timer(0.01, os.kill, (os.getpid(), _signalled[-1])).start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _catch_signals() -> None:
     """SIGTERM unwinds like Ctrl-C, so every writer's and job's cleanup runs for both."""
     with contextlib.suppress(ValueError):  # not the main thread (tests calling main())
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
+        sys.unraisablehook = _signal_again
 
 
 def _interrupted() -> None:

@@ -431,6 +431,7 @@ def _print_set_issues(sets: list[Any]) -> None:
     lines = []
     for report in sets:
         lines += [f"INCOMPLETE SET ({issue.kind}): {issue.message}" for issue in report.issues]
+        lines += [f"NOTE ({note.kind}): {note.message}" for note in report.notes]
         if report.ok and report.manifests:
             named = ", ".join(os.path.basename(m) for m in report.manifests)
             lines.append(f"{report.folder}: shard sets complete ({named})")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recordio import read_records
+from recordio import read_records, write_records
 from recordio.files import expand_paths, is_record_file
 from recordio.manifest import check_folder, read_manifest
 from recordio.shards import ShardedWriter
@@ -69,6 +69,17 @@ def test_missing_changed_and_unpublished(tmp_path: Path) -> None:
     (tmp_path / ".b-00001-of-00003.tfrecord.tmp-123-abcd1234").write_bytes(b"x")
     kinds = sorted(i.kind for i in check_folder(str(tmp_path)).issues)
     assert kinds == ["leftover_temp", "missing_shard", "unpublished_shards"]
+
+
+def test_a_whole_set_without_manifest_is_a_note(tmp_path: Path) -> None:
+    """TF and Beam write complete sets with no manifest: checked shard by shard, not a fault."""
+    for i in range(3):
+        write_records(tmp_path / f"tf-{i:05d}-of-00003.tfrecord", [b"r"] * 4)
+    report = check_folder(str(tmp_path))
+    assert report.ok and [n.kind for n in report.notes] == ["unmanifested_set"]
+    os.unlink(tmp_path / "tf-00001-of-00003.tfrecord")
+    report = check_folder(str(tmp_path))
+    assert not report.ok and [i.kind for i in report.issues] == ["unpublished_shards"]
 
 
 def test_bad_manifest_and_rewritten_shard(tmp_path: Path) -> None:
