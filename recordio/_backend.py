@@ -5,6 +5,7 @@ Set RECIO_PURE_PYTHON=1 to force the pure-Python backend (tests compare both).
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -15,7 +16,7 @@ def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("RECIO_PURE_PYTHON"):
         return None, "python (forced by RECIO_PURE_PYTHON)"
     try:
-        from recordio import _speedups  # type: ignore[attr-defined]
+        _speedups = importlib.import_module("recordio._speedups")
     except ImportError:
         return None, "python"
     return _speedups, "c (hardware crc)" if _speedups.HARDWARE_CRC else "c (table crc)"
