@@ -18,6 +18,7 @@ from pipeline import progress
 from pipeline.csv_format import CsvFormat, decode_csv_file
 from pipeline.layout import BAD_ROWS_FILE
 from pipeline.schema import Schema
+from recordio import canonical_example
 
 BAD = "bad"
 BAD_ROWS_MARKER = "recio: too many bad rows:"
@@ -246,7 +247,8 @@ def enforce_bad_row_limit(batches: Any, bad: Any, written: Any, limit: int | Non
 
 # -- encoding -----------------------------------------------------------------------------------
 class EncodeExamplesFn(beam.DoFn):
-    """Arrow record batch -> list of serialized tf.train.Examples (tfx_bsl's C++ encoder).
+    """Arrow record batch -> list of serialized tf.train.Examples (tfx_bsl's C++ encoder,
+    features then reordered by `recordio.canonical_example` for byte-reproducible output).
 
     Works on the raw TFXIO batches and on tf.Transform's (batch, passthrough) pairs; the
     element count goes to the recio/<counter> metric.
@@ -266,7 +268,9 @@ class EncodeExamplesFn(beam.DoFn):
         if self._encoder is None or self._for is not wanted:
             self._encoder = RecordBatchToExamplesEncoder(wanted)
             self._for = wanted
-        records = self._encoder.encode(batch)
+        # tfx_bsl writes each Example's feature map in hash order, which differs between runs:
+        # put the features in one fixed order so that equal data give equal bytes.
+        records = [canonical_example(r) for r in self._encoder.encode(batch)]
         progress.count(self.counter, len(records))
         yield records
 
@@ -276,26 +280,27 @@ EVAL = "eval"
 
 
 class SplitBatchFn(beam.DoFn):
-    """Record batch -> its train rows (main output) and eval rows ('eval'), by key hash."""
+    """Record batch -> its train rows (main output) and each other split's rows (tagged), by
+    key hash (pipeline.split); `splits` as TransformJobOptions.split_fractions gives them."""
 
-    def __init__(self, key: str | None, eval_fraction: float, salt: str) -> None:
+    def __init__(self, key: str | None, splits: tuple[tuple[str, float], ...], salt: str) -> None:
         self.key = key
-        self.eval_fraction = eval_fraction
+        self.splits = splits
         self.salt = salt
 
     def process(self, batch: Any) -> Iterator[Any]:
         import pyarrow as pa
 
-        from pipeline.split import is_eval
+        from pipeline.split import split_of_rows
 
-        mask = is_eval(batch, self.key, self.eval_fraction, self.salt)
-        n_eval = int(mask.sum())
-        if n_eval == 0:
+        if len(self.splits) == 1:
             progress.count("train_rows", batch.num_rows)
             yield batch
             return
-        progress.count("eval_rows", n_eval)
-        progress.count("train_rows", batch.num_rows - n_eval)
-        yield pvalue.TaggedOutput(EVAL, batch.filter(pa.array(mask)))
-        if n_eval < batch.num_rows:
-            yield batch.filter(pa.array(~mask))
+        for name, mask in split_of_rows(batch, self.key, self.splits, self.salt).items():
+            n = int(mask.sum())
+            if not n:
+                continue
+            progress.count(f"{name}_rows", n)
+            part = batch if n == batch.num_rows else batch.filter(pa.array(mask))
+            yield part if name == "train" else pvalue.TaggedOutput(name, part)

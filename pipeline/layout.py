@@ -29,6 +29,7 @@ RAW_METADATA_DIR = "metadata"  # tft.TFTransformOutput.RAW_METADATA_DIR
 TRANSFORM_FN_DIR = "transform_fn"
 TRANSFORMED_METADATA_DIR = "transformed_metadata"
 SCHEMA_PBTXT = "schema.pbtxt"
+STATS_DIR = "stats"  # the transform job's statistics of each written split: stats/<split>.json
 DEFAULT_SPLIT = "train"
 
 

@@ -55,6 +55,9 @@ def _numeric_step(x: Any, step: Step, output: str, index: int) -> Any:
 
     if step.name == "bucketize":
         x = tf.cast(x, tf.float32)
+        given = step.get("boundaries")
+        if given is not None:  # fixed edges: bucket i holds [edge i-1, edge i)
+            return tft.apply_buckets(x, tf.constant([list(given)], dtype=tf.float32))
         bounds = tft.quantiles(x, step.get("num_buckets"), step.get("epsilon"))
         bounds = _stat(bounds, output, index, "boundaries")
         return tft.apply_buckets(x, bounds)

@@ -44,7 +44,11 @@ TRANSFORMS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     "z_score": {},
     "min_max": {},
     "log": {},
-    "bucketize": {"num_buckets": (int, ...), "epsilon": (float, 0.01)},
+    "bucketize": {
+        "num_buckets": (int, None),
+        "epsilon": (float, 0.01),
+        "boundaries": ((list, tuple), None),
+    },
     "vocabulary": {
         "num_oov_buckets": (int, 1),
         "top_k": (int, None),
@@ -277,19 +281,41 @@ def _parse_step(raw: Any, where: str) -> Step:
         value = given[key]
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if key == "boundaries" and isinstance(value, (list, tuple)):
+            value = _boundaries(value, where)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise SchemaError(
-                f"{where}: {name}.{key} must be {getattr(kind, '__name__', kind)}, got {value!r}"
-            )
+            wanted = "a list" if isinstance(kind, tuple) else getattr(kind, "__name__", kind)
+            raise SchemaError(f"{where}: {name}.{key} must be {wanted}, got {value!r}")
         params.append((key, value))
     step = Step(name, tuple(params))
     _check_step_params(step, where)
     return step
 
 
+def _boundaries(value: list[Any] | tuple[Any, ...], where: str) -> tuple[float, ...]:
+    """Given bucket boundaries: finite numbers in increasing order, at least one."""
+    if not value or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    ):
+        raise SchemaError(f"{where}: bucketize.boundaries must be a non-empty list of numbers")
+    bounds = tuple(float(v) for v in value)
+    if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
+        raise SchemaError(f"{where}: bucketize.boundaries must increase, got {list(value)}")
+    return bounds
+
+
 def _check_step_params(step: Step, where: str) -> None:
-    if step.name == "bucketize" and step.get("num_buckets") < 2:
-        raise SchemaError(f"{where}: bucketize.num_buckets must be >= 2")
+    if step.name == "bucketize":
+        buckets, bounds = step.get("num_buckets"), step.get("boundaries")
+        if buckets is None and bounds is None:
+            raise SchemaError(
+                f"{where}: transform 'bucketize' needs 'num_buckets' (quantile buckets from the "
+                "training split) or 'boundaries' (given edges)"
+            )
+        if buckets is not None and bounds is not None:
+            raise SchemaError(f"{where}: bucketize takes 'num_buckets' or 'boundaries', not both")
+        if buckets is not None and buckets < 2:
+            raise SchemaError(f"{where}: bucketize.num_buckets must be >= 2")
     if step.name == "vocabulary":
         output = step.get("output")
         if output not in VOCAB_OUTPUTS:

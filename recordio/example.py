@@ -74,6 +74,7 @@ __all__ = [
     "FloatList",
     "Int64List",
     "decode_example",
+    "canonical_example",
     "decode_sequence_example",
     "encode_example",
     "encode_sequence_example",
@@ -415,6 +416,43 @@ def _kind_noun(kind: str) -> str:
 
 def _wrapper_name(kind: str) -> str:
     return {"bytes": "BytesList", "int64": "Int64List", "float": "FloatList"}[kind]
+
+
+def canonical_example(record: bytes) -> bytes:
+    """The same Example with its features in `encode_example`'s (upb deterministic) order.
+
+    Works on the wire bytes: each feature's entry is kept byte for byte and only the entries
+    are reordered, so values and kinds (typed or untyped empty lists included) never change.
+    Writers that serialize the feature map in hash order (tfx_bsl's RecordBatchToExamples)
+    give equal Examples as different bytes; this makes them one. A record in any other shape
+    than one `features` field (unknown fields, several `features` chunks) is returned as it is.
+    """
+    end = len(record)
+    if not end:
+        return record
+    field, wt, pos = read_tag(record, 0, end, _EXAMPLE)
+    if field != 1 or wt != WT_LEN:
+        return record
+    start, stop = read_len(record, pos, end, _EXAMPLE)
+    if stop != end:
+        return record
+    entries: list[tuple[bytes, bytes]] = []
+    pos = start
+    while pos < stop:
+        tag_pos = pos
+        field, wt, pos = read_tag(record, pos, stop, _EXAMPLE)
+        if field != 1 or wt != WT_LEN:
+            return record
+        entry_start, pos = read_len(record, pos, stop, _EXAMPLE)
+        key_field, key_wt, key_pos = read_tag(record, entry_start, pos, _EXAMPLE)
+        if key_field != 1 or key_wt != WT_LEN:
+            return record
+        key_start, key_stop = read_len(record, key_pos, pos, _EXAMPLE)
+        entries.append((record[key_start:key_stop] + b"\xff", record[tag_pos:pos]))
+    if all(entries[i][0] <= entries[i + 1][0] for i in range(len(entries) - 1)):
+        return record
+    entries.sort(key=lambda entry: entry[0])  # stable: a repeated name keeps its last value last
+    return len_field(b"\n", b"".join(body for _, body in entries))
 
 
 # =========================================================================== decoding

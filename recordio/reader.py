@@ -8,6 +8,7 @@ exactly what TF would.
 
 from __future__ import annotations
 
+import codecs
 import io
 import operator
 import os
@@ -45,6 +46,8 @@ from recordio.errors import (
     RecordTooLargeError,
     TruncatedRecordError,
 )
+from recordio.outputs import check_path
+from recordio.paths import open_read
 
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
@@ -116,13 +119,15 @@ class TFRecordReader:
         self._salvage = Salvage(on_damage, max_record_bytes) if on_damage is not None else None
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
-            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
+            check_path(os.fspath(source))
+            self._file: BinaryIO = open_read(source)  # closed in close(); URLs via fsspec
             self._owns_file = True
         else:
             self._file = source
             self._owns_file = False
         try:
             head = _read_head(self._file)
+            self._head = bytes(head[:256])
             self.compression = self._resolve(requested, head)
         except BaseException:
             self.close()
@@ -414,11 +419,22 @@ class TFRecordReader:
             **self._error_where(offset),
         )
 
+    def _not_records_hint(self, otherwise: str | None = "is this a TFRecord file?") -> str | None:
+        """What to say when the very first record header is wrong: often not TFRecords at all."""
+        head = getattr(self, "_head", b"")
+        try:  # not final: the head may end inside a character
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            text = ""
+        if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+            return "this looks like a text file, not TFRecords; recio write turns text into records"
+        return otherwise
+
     def _damage_error(self, status: int, a: int, b: int, offset: int) -> RecordIOError:
         where = self._error_where(offset)
         if status == STOP_LENGTH_CRC:
             first = offset == 0 and self._index == 0
-            hint = "is this a TFRecord file?" if first else "the length field or its CRC is damaged"
+            hint = self._not_records_hint() if first else "the length field or its CRC is damaged"
             return CorruptRecordError(
                 f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
                 part="length_crc",
@@ -469,12 +485,16 @@ class TFRecordReader:
         if need == 0 and have < HEADER:
             if not self.strict:
                 return  # TF treats a partial header at the end as a clean end
+            first = base == 0 and self._index == 0 and self.compression is Compression.NONE
+            first = first and self._not_records_hint(None) is not None
             error: RecordIOError = TruncatedRecordError(
                 f"file ends inside a record header ({have} of {HEADER} bytes)",
                 part="header",
                 have=have,
                 need=HEADER,
-                hint="the file was cut short; strict=False ignores this as TF does",
+                hint=self._not_records_hint(None)
+                if first
+                else "the file was cut short; strict=False ignores this as TF does",
                 params=("strict",),
                 **where,
             )

@@ -577,7 +577,7 @@ class ExampleDecoder:
                     elif f.raw is not None:
                         result[f.name][r] = np.frombuffer(v[0], dtype=f.raw).reshape(f.raw_shape)
                     else:
-                        result[f.name][r] = v.reshape(f.row_shape)
+                        result[f.name][r, ...] = v.reshape(f.row_shape)  # [r, ...]: bytes too
         for name, parts in ragged.items():
             result[name] = self._pad(self._field(name), parts, n, result.get(name))
             lengths = np.zeros(n, dtype=np.int64)

@@ -8,6 +8,7 @@ bare `pip install recio`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import typer
 
-from recio.cli import _console, _errors, access, demo, jobs, records, training
+from recio.cli import _console, _errors, access, data, demo, jobs, records, sets, training
 
 app = typer.Typer(
     name="recio",
@@ -26,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-for _module in (records, access, jobs, training, demo):
+for _module in (records, access, sets, data, jobs, training, demo):
     _module.register(app)
 
 __all__ = ["app", "main"]
@@ -46,14 +47,32 @@ def _stdout_gone() -> None:
     sys.exit(0)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _console.Terminated
+_signalled: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+    raise _console.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def _catch_signals() -> None:
     """SIGTERM unwinds like Ctrl-C, so every writer's and job's cleanup runs for both."""
     with contextlib.suppress(ValueError):  # not the main thread (tests calling main())
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+
+
+def _interrupted() -> None:
+    """Click turns an interrupt inside a command into exit code 130: say which signal it was."""
+    if _signalled and _signalled[-1] == signal.SIGTERM:
+        _console.info("Terminated.")
+        sys.exit(_console.EXIT_TERMINATED)
+    _console.info("Interrupted.")
+    sys.exit(130)
+
+
+def _is_broken_pipe(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -64,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, beam_args = jobs.split_beam_args(args)
     try:
         code = app(args=args, prog_name="recio", standalone_mode=False, obj=beam_args)
-    except SystemExit:
+    except SystemExit as exit_:
+        if _is_broken_pipe(exit_.__context__):  # click exits 1 on EPIPE; a closed reader is fine
+            _stdout_gone()
         raise
     except _console.Terminated:
         _console.info("Terminated.")
@@ -98,4 +119,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             "(rerun with RECIO_DEBUG=1 for a traceback and report it)",
             _console.EXIT_INTERNAL,
         )
+    if code == 130:
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)

@@ -136,19 +136,62 @@ _CSV_FLAGS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "non_numeric_fraction": (
+        Annotated[
+            float,
+            typer.Option(
+                "--non-numeric-fraction",
+                help="Inference: a column with at most this share of cells that are not numbers "
+                "stays numeric (those rows are bad rows); above it, it is read as strings.",
+            ),
+        ],
+        0.05,
+    ),
+    "non_finite": (
+        Annotated[
+            str,
+            typer.Option(
+                "--non-finite",
+                help="nan/inf cells in float columns: missing (an empty cell: the fill applies, "
+                "or a bad row if the column is required) or bad_row.",
+            ),
+        ],
+        "missing",
+    ),
 }
 
 
 def _csv(
-    ctx: typer.Context, header: bool, delimiter: str, multiline_cells: bool, columns: str | None
+    ctx: typer.Context,
+    header: bool,
+    delimiter: str,
+    multiline_cells: bool,
+    columns: str | None,
+    non_numeric_fraction: float,
+    non_finite: str,
 ) -> Any:
     """The CSV flags as one CsvFormat."""
     from pipeline.csv_format import CsvFormat
 
     names = tuple(c.strip() for c in columns.split(",")) if columns else None
     return CsvFormat(
-        header=header, delimiter=delimiter, multiline=multiline_cells, column_names=names
+        header=header,
+        delimiter=delimiter,
+        multiline=multiline_cells,
+        column_names=names,
+        non_numeric_fraction=non_numeric_fraction,
+        non_finite=non_finite,
     )
+
+
+# the parameters the jobs' summary notes name, shown as flags
+_NOTE_PARAMS = ("label", "non_numeric_fraction", "non_finite")
+
+
+def _summary(result: Any) -> str:
+    from recio.cli._errors import as_flags
+
+    return result.summary(rewrite=lambda note: as_flags(note, _NOTE_PARAMS))
 
 
 with_csv_options = option_group("csv", _CSV_FLAGS, build=_csv)
@@ -254,7 +297,7 @@ def csv_command(
         overwrite=overwrite,
         runner=runner,
     )
-    _console.info(run_csv_job(options, on_progress=_progress(quiet)).summary())
+    _console.info(_summary(run_csv_job(options, on_progress=_progress(quiet))))
 
 
 @job_app.command("transform")
@@ -280,6 +323,15 @@ def transform_command(
     split_salt: Annotated[
         str, typer.Option("--split-salt", help="Changes the split, deterministically.")
     ] = "",
+    splits: Annotated[
+        str | None,
+        typer.Option(
+            "--splits",
+            help="Named splits by key hash, e.g. train=0.8,eval=0.1,test=0.1 (replaces "
+            "--eval-fraction; train is analyzed, the others transformed with it).",
+            show_default=False,
+        ),
+    ] = None,
     infer_rows: InferRows = 100_000,
     max_bad_rows: MaxBadRows = None,
     shards: Shards = 0,
@@ -302,6 +354,7 @@ def transform_command(
     """
     _start(quiet)
     from pipeline.options import TransformJobOptions
+    from pipeline.split import parse_splits
     from pipeline.transform_job import run_transform_job
 
     paths, schema = _builtin.resolve(inputs, schema)
@@ -316,6 +369,7 @@ def transform_command(
         key=key,
         eval_fraction=eval_fraction,
         split_salt=split_salt,
+        splits=parse_splits(splits) if splits else None,
         infer_rows=infer_rows,
         max_bad_rows=max_bad_rows,
         shards=shards,
@@ -324,7 +378,7 @@ def transform_command(
         overwrite=overwrite,
         runner=runner,
     )
-    _console.info(run_transform_job(options, on_progress=_progress(quiet)).summary())
+    _console.info(_summary(run_transform_job(options, on_progress=_progress(quiet))))
 
 
 @job_app.command("augment")

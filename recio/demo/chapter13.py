@@ -1,62 +1,42 @@
-"""`recio demo`: chapter 13 end to end on built-in data, one step after another.
+"""`recio demo`: chapter 13 end to end on real data that ships inside installed packages.
 
-1. recordio: make Fashion-MNIST-shaped images, write them as sharded GZIP TFRecords of
-   tf.train.Examples, read every record back, check it and verify the files.
-2. pipeline: generate a tabular CSV and run the tf.Transform job on it (z-score, min-max,
-   vocabulary; deterministic train/eval split), which writes transformed shards + transform_fn.
-3. models: train the book's MLP on three image shards (the fourth is held out for evaluation)
-   and a small regressor on the transformed rows, with best-epoch checkpoints, early stopping
-   and TensorBoard logs.
-4. serving: score raw, untransformed records with the exported SavedModel, which applies the
-   tf.Transform graph itself, and compare with the labels of the held-out eval rows.
+Images: scikit-learn's 1,797 handwritten digits, scaled to Fashion-MNIST's 28x28, written as
+GZIP shards and verified; the augment job on the digits and on the two photographs of chapter
+14 (china.jpg, flower.jpg); the CNN and the MLP trained from the NumpyLoader, with accuracy on a
+held-out shard. Tables: the California housing CSV (`housing_csv`) or a stand-in with its
+columns, through the csv job and the transform job to the regressor, whose exported SavedModel
+scores the raw records. Then verify over every output set and a report (printed, and saved as
+report.json and report.md in the work folder).
 
-Every file lands under one work folder; nothing is downloaded.
+Without TensorFlow (a JAX GPU machine) the images leg still writes, verifies and trains; the
+stages that need TensorFlow and Beam are skipped and the report says so.
 """
 
 from __future__ import annotations
 
-import glob
+import importlib.util
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from recio.demo.errors import DemoError
+from recio.demo.images_leg import ImageSizes
+from recio.demo.report import DemoReport
+from recio.demo.tables_leg import TableSizes
 
-if TYPE_CHECKING:
-    from pipeline import TransformJobOptions
-
-SHARDS = 4  # image shards; the last one is the MLP's evaluation data
 MARKER = ".recio-demo"  # marks a work folder as the demo's own, so a rerun may clear it
-OWN = ("data", "raw", "people", "runs")
+OWN = ("digits", "photos", "augmented", "tables", "runs", "data", "raw", "people")
+OWN_FILES = ("augmented.png", "report.json", "report.md")
 
 
-@dataclass(slots=True)
-class DemoResult:
-    """Headline figures of each step, for the summary and for tests."""
+@dataclass(frozen=True, slots=True)
+class DemoSizes:
+    """The run's size; the defaults are the full demo (under 5 minutes on 2 cores)."""
 
-    workdir: str
-    image_records: int = 0
-    image_files: list[str] = field(default_factory=list)
-    tabular_rows: dict[str, int] = field(default_factory=dict)
-    mlp_accuracy: float | None = None  # on the held-out image shard
-    regressor_rmse: float | None = None  # on the job's eval split
-    served_records: int = 0
-    served_eval_rows: int = 0
-    served_accuracy: float | None = None  # on the eval rows among the served records
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _step(result: DemoResult, name: str, emit: Callable[[str], None]) -> Callable[[], None]:
-    emit(f"== {name}")
-    started = time.perf_counter()
-
-    def done() -> None:
-        result.seconds[name] = time.perf_counter() - started
-
-    return done
+    images: ImageSizes = field(default_factory=ImageSizes)
+    tables: TableSizes = field(default_factory=TableSizes)
 
 
 def check_workdir(root: Path) -> None:
@@ -85,121 +65,144 @@ def _only_demo_shards(folder: Path) -> bool:
     return all(entry.name.startswith("fashion") and entry.is_file() for entry in folder.iterdir())
 
 
+def _clear(root: Path) -> None:
+    for name in OWN:
+        shutil.rmtree(root / name, ignore_errors=True)
+    for name in OWN_FILES:
+        (root / name).unlink(missing_ok=True)
+
+
+def has_beam_and_tf() -> bool:
+    """The csv, transform and augment jobs need Beam, tf.Transform and TensorFlow."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("tensorflow", "apache_beam", "tensorflow_transform")
+    )
+
+
+class _Steps:
+    """Numbered progress headings ("== 3/8 ...") and the time each step took."""
+
+    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+        self.total, self.emit, self.number = total, emit, 0
+
+    def start(self, title: str) -> None:
+        self.number += 1
+        self.emit(f"== {self.number}/{self.total} {title}")
+
+
 def run_chapter13(
     workdir: str,
+    sizes: DemoSizes | None = None,
     *,
-    image_records: int = 10_000,
-    tabular_rows: int = 20_000,
-    epochs: int = 3,
     emit: Callable[[str], None] = print,
-) -> DemoResult:
-    """Run the whole chain under `workdir` (replacing an earlier demo's files there)."""
-    from models import TrainOptions, train
-    from pipeline import TransformJobOptions, parse_schema, run_transform_job
-    from recio.demo.data import people_schema_dict, write_people_csv
-    from recio.demo.recordio_leg import run_recordio_demo
-    from recordio import text_to_tfrecords
+) -> DemoReport:
+    """Run every stage under `workdir` (replacing an earlier demo's files there)."""
+    from models.device import detect
+    from recio.demo import images_leg, tables_leg
+    from recio.demo.verify_sets import verify_set
 
+    sizes = sizes or DemoSizes()
     root = Path(workdir)
     check_workdir(root)
-    for old in OWN:
-        shutil.rmtree(root / old, ignore_errors=True)
+    _clear(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).touch()
-    result = DemoResult(workdir=str(root))
+    report = DemoReport(workdir=str(root))
+    started = time.perf_counter()
+    jobs = has_beam_and_tf()
+    steps = _Steps(8, emit)
 
-    done = _step(result, "1/4 recordio: write, read back and verify sharded GZIP Examples", emit)
-    shards = run_recordio_demo(str(root), image_records, shards=SHARDS)
-    result.image_records, result.image_files = shards.records, shards.files
-    emit(
-        f"   {shards.records:,} Examples in {len(shards.files)} shards, "
-        f"{shards.file_bytes / 1e6:.1f} MB; read back identical; verify "
-        + ("clean" if shards.verified else "FOUND DAMAGE")
-    )
-    done()
+    def show(name: str) -> None:
+        stage = report.stage(name)
+        out = "" if stage.records_out is None else f" -> {_count(stage.records_out)} out"
+        emit(f"   {name}: {_count(stage.rows_in)} in{out} in {stage.seconds:.1f} s; {stage.detail}")
 
-    done = _step(result, "2/4 tf.Transform: analyze the train split, transform both splits", emit)
-    csv_path = write_people_csv(root / "raw" / "people.csv", tabular_rows, seed=7)
-    # the key decides the split; it passes through, and training leaves it out of the inputs
-    job_options = TransformJobOptions(
-        inputs=(str(csv_path),),
-        output=str(root / "people"),
-        schema=parse_schema(people_schema_dict(), source="built-in people schema"),
-        label="label",
-        key="id",
-        overwrite=True,
-    )
-    job = run_transform_job(job_options)
-    result.tabular_rows = {name: split.rows for name, split in job.splits.items()}
-    emit("   " + ", ".join(f"{name}: {rows:,} rows" for name, rows in result.tabular_rows.items()))
-    done()
+    steps.start("digits: scikit-learn's 1,797 digits as 28x28 Examples in GZIP shards, verified")
+    digit_files = images_leg.write_and_verify(root, report, sizes.images)
+    show("digits")
 
-    options = TrainOptions(epochs=epochs, batch_size=128, patience=2)
-    done = _step(result, "3/4 train the MLP on the image shards and a regressor on the rows", emit)
-    # shards 0..SHARDS-2 train, the last one is held out (shard_names' -NNNNN-of-NNNNN naming)
-    train_shards = (
-        f"{glob.escape(str(root / 'data'))}/fashion-0000[0-{SHARDS - 2}]-of-{SHARDS:05d}"
-        ".tfrecord.gz"
-    )
-    mlp = train(
-        "mlp",
-        train_shards,
-        root / "runs" / "mlp",
-        label="label",
-        eval_data=shards.files[-1],
-        options=options,
-        emit=lambda line: emit(f"   mlp {line}"),
-    )
-    result.mlp_accuracy = mlp.evaluation.get("accuracy")
-    regressor = train(
-        "housing",
-        str(root / "people"),
-        root / "runs" / "regressor",
-        options=options,
-        emit=lambda line: emit(f"   regressor {line}"),
-    )
-    result.regressor_rmse = regressor.evaluation.get("rmse")
-    done()
-
-    done = _step(result, "4/4 serve: score raw records through the exported SavedModel", emit)
-    raw = str(root / "raw" / "people-raw.tfrecord")
-    text_to_tfrecords(raw, [str(csv_path)])
-    served, held_out, correct = _score(root / "runs" / "regressor", raw, job_options)
-    if held_out != result.tabular_rows.get("eval", 0):
-        raise DemoError(
-            f"{raw}: {held_out} rows fall in the eval split here, the job held out "
-            f"{result.tabular_rows.get('eval', 0)}; the split is not reproducible"
+    steps.start("recio job augment: the digits and the two photographs (china.jpg, flower.jpg)")
+    augmented: dict[str, list[str]] = {}
+    if jobs:
+        augmented["digits"], augmented["photos"] = images_leg.augment(
+            root, report, sizes.images, digit_files
         )
-    result.served_records, result.served_eval_rows = served, held_out
-    result.served_accuracy = correct / held_out if held_out else None
-    shown = f"{result.served_accuracy:.1%}" if result.served_accuracy is not None else "n/a"
-    emit(
-        f"   {served:,} raw records scored; on the {held_out:,} held-out eval rows, thresholded "
-        f"at 0.5, the predictions match {shown} of the labels"
-    )
-    done()
-    return result
+        show("augment digits")
+        show("augment photos")
+        images_leg.image_grid(root, report, augmented["digits"], augmented["photos"])
+        emit(f"   image grid: {report.files['image grid']}")
+    else:
+        _skip(report, emit, "the augment job and the image grid need TensorFlow and Beam")
+
+    tables = sizes.tables
+    if jobs:
+        steps.start("recio job csv: the housing table -> raw Examples")
+        csv_path, source = tables_leg.prepare_csv(root, tables)
+        examples = tables_leg.csv_job(root, report, csv_path, source)
+        show("csv job")
+
+        # tf.Transform runs before any Keras training: its analyzers' SavedModel does not
+        # survive a Keras fit earlier in the same process (TF's global state)
+        steps.start(
+            "recio job transform (z-score, min-max, log, bucketize, vocabulary), "
+            "then recio stats --compare on its train and eval splits"
+        )
+        job_options, _ = tables_leg.transform_job(root, report, examples, tables)
+        show("transform job")
+        tables_leg.compare_splits(root, report)
+        show("stats compare")
+    else:
+        steps.start("recio job csv")
+        steps.start("recio job transform")
+        _skip(report, emit, "the tables leg (csv job, transform job, regressor, serving) needs "
+              "TensorFlow, Beam and tf.Transform")  # fmt: skip
+
+    steps.start("train the CNN and the MLP from the NumpyLoader (shard 4 held out)")
+    device = detect()
+    report.backend, report.device = device.backend, device.name
+    images_leg.train_classifiers(root, report, sizes.images, digit_files, emit)
+    show("cnn")
+    show("mlp")
+
+    steps.start("train the regressor on the transformed rows (label in dollars)")
+    if jobs:
+        run_dir = tables_leg.train_regressor(root, report, tables, emit)
+        show("regressor")
+
+    steps.start("serve: the exported SavedModel scores the raw Examples")
+    if jobs:
+        tables_leg.serve(report, run_dir, examples, job_options)
+        show("serve")
+
+    steps.start("recio verify: every output set")
+    sets: dict[str, list[str]] = {f"augmented {k}": v for k, v in augmented.items()}
+    if jobs:
+        out = root / "tables"
+        sets["csv job examples"] = sorted(map(str, (out / "examples").glob("data-*")))
+        for split in ("train", "eval"):
+            found = sorted(map(str, (out / "transformed" / "data").glob(f"{split}-*")))
+            sets[f"transformed {split}"] = found
+    for name, files in sets.items():
+        report.verified.append(verify_set(name, files))
+    for entry in report.verified:
+        emit(f"   {entry.name}: {entry.files} files, {entry.records:,} records, "
+             + ("clean" if entry.ok else "DAMAGE"))  # fmt: skip
+
+    report.seconds = time.perf_counter() - started
+    as_json, as_md = report.save(root)
+    report.files["report"] = str(as_md)
+    report.save(root)
+    return report
 
 
-def _score(run_dir: Path, raw_file: str, job: TransformJobOptions) -> tuple[int, int, int]:
-    """(records served, eval-split rows among them, correct eval predictions)."""
-    import numpy as np
-
-    from models import predict_records
-    from pipeline.split import int_key_fractions
-    from recordio import decode_example, read_records
-
-    rows = [decode_example(record) for record in read_records(raw_file)]
-    ids = np.array([row["id"][0] for row in rows], dtype=np.int64)
-    held_out = int_key_fractions(ids, job.split_salt) < job.eval_fraction  # the job's own rule
-    served = correct = 0
-    for row, in_eval, scored in zip(
-        rows, held_out, predict_records(run_dir, [raw_file]), strict=True
-    ):
-        served += 1
-        if in_eval:
-            correct += int((scored["prediction"] >= 0.5) == bool(row["label"][0]))
-    return served, int(held_out.sum()), correct
+def _skip(report: DemoReport, emit: Callable[[str], None], note: str) -> None:
+    report.skipped.append(note)
+    emit(f"   skipped: {note}")
 
 
-__all__ = ["DemoResult", "check_workdir", "run_chapter13"]
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+__all__ = ["DemoSizes", "check_workdir", "has_beam_and_tf", "run_chapter13"]

@@ -166,6 +166,12 @@ def test_csv_job_writes_examples_schema_and_dead_letters(data, csv_result) -> No
     assert all(f.endswith(".tfrecord.gz") and "-of-" in f for f in files)
     examples = _read_examples([os.path.join(out, f) for f in files])
     assert len(examples) == ROWS == csv_result.splits["data"].rows
+    # The shards are published as a set: their manifest comes last and vouches for each.
+    from recordio.manifest import check_folder
+
+    folder = os.path.dirname(os.path.join(out, files[0]))
+    sets = check_folder(folder)
+    assert sets.ok and len(sets.manifests) == 1, sets.issues
     by_id = {e["id"][0]: e for e in examples}
     for row in _good_rows(data)[:60]:
         got = by_id[row["id"]]
@@ -222,6 +228,79 @@ def test_split_is_by_key_and_counts_add_up(data, transform_result) -> None:
     expect_eval = set(ids[int_key_fractions(ids) < 0.25].tolist())
     assert {e["id"][0] for e in evals} == expect_eval
     assert 0.15 < len(evals) / ROWS < 0.35
+
+
+def test_split_statistics_are_written_next_to_the_data(transform_result) -> None:
+    import json
+
+    out = transform_result.output
+    for name in ("train", "eval"):
+        stats = json.loads((Path(out) / "stats" / f"{name}.json").read_text())
+        assert stats["records"] == transform_result.splits[name].rows
+        assert stats["files"] == list(transform_result.splits[name].files)
+        assert stats["features"] and all(f["presence"] > 0 for f in stats["features"].values())
+
+
+def test_encoded_examples_have_one_feature_order() -> None:
+    """tfx_bsl serializes the feature map in hash order (it differs between processes);
+    the jobs' encoder writes encode_example's order, so equal data give equal bytes."""
+    import pyarrow as pa
+
+    from pipeline.beam_io import EncodeExamplesFn
+    from recordio import decode_example, encode_example
+
+    names = [f"feature_{i}" for i in range(12)]
+    batch = pa.record_batch(
+        [pa.array([[i], [i + 1]], pa.large_list(pa.int64())) for i in range(12)], names=names
+    )
+    (records,) = list(EncodeExamplesFn("test_rows").process(batch))
+    assert records == [encode_example(decode_example(r)) for r in records]
+
+
+def test_a_second_run_writes_identical_bytes(data, transform_result) -> None:
+    """Byte-reproducible output: same input and options, same files, byte for byte."""
+    from pipeline import TransformJobOptions, run_transform_job
+
+    again = run_transform_job(
+        TransformJobOptions(
+            inputs=(str(data["csv"]),),
+            output=str(data["root"] / "tft_again"),
+            schema=str(data["schema"]),
+            eval_fraction=0.25,
+        )
+    )
+    for name in ("train", "eval"):
+        first = transform_result.splits[name].files
+        assert again.splits[name].files == first
+        for f in first:
+            a = (Path(transform_result.output) / f).read_bytes()
+            assert a == (Path(again.output) / f).read_bytes(), f
+
+
+def test_named_splits_by_key_hash(data) -> None:
+    from pipeline import TransformJobOptions, run_transform_job
+    from pipeline.split import int_key_fractions
+
+    result = run_transform_job(
+        TransformJobOptions(
+            inputs=(str(data["csv"]),),
+            output=str(data["root"] / "tft_splits"),
+            schema=str(data["schema"]),
+            splits=(("train", 0.6), ("eval", 0.2), ("test", 0.2)),
+        )
+    )
+    assert set(result.splits) == {"train", "eval", "test"}
+    out = result.output
+    rows = {
+        name: _read_examples([os.path.join(out, f) for f in result.splits[name].files])
+        for name in result.splits
+    }
+    assert sum(len(r) for r in rows.values()) == ROWS  # the good rows, each in one split
+    ids = np.array([r["id"] for r in _good_rows(data)])
+    fractions = int_key_fractions(ids)
+    want_test = set(ids[(fractions >= 0.2) & (fractions < 0.4)].tolist())
+    assert {e["id"][0] for e in rows["test"]} == want_test
+    assert (Path(out) / "stats" / "test.json").is_file()
 
 
 def test_analyzer_statistics_match_numpy_on_the_train_split(data, transform_result) -> None:
@@ -293,7 +372,7 @@ def test_module_file_on_example_tfrecords(module_result) -> None:
 
 
 def test_existing_output_needs_overwrite(data, csv_result) -> None:
-    from pipeline import CsvJobOptions, JobOptionsError, run_csv_job
+    from pipeline import CsvJobOptions, OutputExistsError, run_csv_job
 
-    with pytest.raises(JobOptionsError, match="pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
         run_csv_job(CsvJobOptions(inputs=(str(data["csv"]),), output=csv_result.output))

@@ -27,6 +27,8 @@ SCHEMA = parse_schema(
              "transform": {"name": "vocabulary", "output": "multi_hot", "top_k": 3,
                            "delimiter": "|", "num_oov_buckets": 0}},
             {"name": "d", "type": "int", "transform": {"name": "bucketize", "num_buckets": 2}},
+            {"name": "g", "type": "float",
+             "transform": {"name": "bucketize", "boundaries": [2.5, 5]}},
             {"name": "e", "type": "float", "transform": ["log", "z_score"], "output": "e_xf"},
             {"name": "k", "type": "int", "fill": -1},
             {"name": "gone", "type": "string", "transform": "drop"},
@@ -41,6 +43,8 @@ ROWS = [
     {"a": 3.0, "b": 4.0, "c": "x", "t": "r | q", "d": 9, "e": 3.0, "k": 7, "gone": "g", "y": 1},
     {"a": 6.0, "b": 8.0, "c": "zz", "t": "q", "d": 9, "e": 7.0, "k": 8, "gone": "g", "y": 0},
 ]
+for _row, _g in zip(ROWS, [1.0, 2.5, 3.0, 6.0], strict=True):
+    _row["g"] = _g  # bucketized with the given edges 2.5 and 5
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +57,8 @@ def transformed() -> list[dict]:
 def test_every_transform_on_four_rows(transformed) -> None:
     assert len(transformed) == 4
     out = {key: [row[key] for row in transformed] for key in transformed[0]}
-    assert set(out) == {"a", "b", "c", "t", "d", "e_xf", "k", "y"}  # 'gone' dropped
+    assert set(out) == {"a", "b", "c", "t", "d", "g", "e_xf", "k", "y"}  # 'gone' dropped
+    assert out["g"] == [0, 1, 1, 2]  # given edges 2.5 and 5: [.., 2.5) [2.5, 5) [5, ..)
     a = np.array([1.0, 2.0, 3.0, 6.0])
     np.testing.assert_allclose(out["a"], (a - a.mean()) / a.std(), rtol=1e-5)
     b_mean = np.mean([2.0, 4.0, 8.0])  # the missing cell gets the mean of the present ones

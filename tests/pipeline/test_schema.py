@@ -85,6 +85,13 @@ def test_yaml_schema(tmp_path) -> None:
         ([{"name": "a", "type": "string", "transform": "z_score"}], {}, "needs a numeric column"),
         ([{"name": "a", "type": "float", "transform": {"name": "bucketize"}}], {},
          "needs 'num_buckets'"),
+        ([{"name": "a", "type": "float",
+           "transform": {"name": "bucketize", "boundaries": [3, 1]}}], {}, "must increase"),
+        ([{"name": "a", "type": "float",
+           "transform": {"name": "bucketize", "boundaries": [1], "num_buckets": 3}}], {},
+         "not both"),
+        ([{"name": "a", "type": "float",
+           "transform": {"name": "bucketize", "boundaries": "1,2"}}], {}, "must be a list"),
         (
             [{"name": "a", "type": "string",
               "transform": {"name": "vocabulary", "output": "one_hot"}}],
@@ -174,3 +181,14 @@ def test_schema_is_picklable() -> None:
     schema = parse_schema(FULL)
     assert pickle.loads(pickle.dumps(schema)) == schema
     assert isinstance(schema, Schema)
+
+
+def test_bucketize_boundaries_parse_and_round_trip() -> None:
+    column = {
+        "name": "a",
+        "type": "float",
+        "transform": {"name": "bucketize", "boundaries": [0, 2.5]},
+    }
+    schema = parse_schema({"columns": [column]})
+    assert schema.column("a").transform[0].get("boundaries") == (0.0, 2.5)
+    assert parse_schema(json.loads(schema.to_json())) == schema

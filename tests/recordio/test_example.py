@@ -773,3 +773,21 @@ def test_damaged_sequence_examples_raise_only_bad_example(data):
         assert "\n" not in str(err) and err.position is not None
     else:
         assert isinstance(context, dict) and isinstance(lists, dict)
+
+
+def test_canonical_example_reorders_entries_only() -> None:
+    from recordio import canonical_example
+
+    a = encode_example({"f": [1], "farr": [b"x"], "b": [2.5], "e": []})
+    # The same features in another order, written entry by entry as a hash-ordered map would be.
+    pos, entries = 2, []
+    while pos < len(a):
+        size = a[pos + 1]
+        entries.append(a[pos : pos + 2 + size])
+        pos += 2 + size
+    shuffled = b"\n" + bytes([len(a) - 2]) + b"".join(reversed(entries))
+    assert shuffled != a and decode_example(shuffled) == decode_example(a)
+    assert canonical_example(shuffled) == a
+    assert canonical_example(a) is a
+    odd = a + b"\x10\x01"  # an unknown top-level field: left as it is
+    assert canonical_example(odd) == odd

@@ -42,7 +42,7 @@ GROUPS = {
         OrderOptions,
         ("shuffle", "seed", "drop_remainder", "rank", "world_size", "shuffle_buffer", "lanes"),
     ),
-    "decode": (DecodeOptions, ("decode_bytes", "to_float32", "pad")),
+    "decode": (DecodeOptions, ("decode_bytes", "to_float32", "pad", "return_lengths")),
     "workers": (WorkerOptions, ("num_workers", "prefetch", "start_method")),
     "source": (SourceOptions, ("spec", "salvage", "verify", "strict")),
 }
@@ -370,3 +370,23 @@ def test_close_after_an_early_break_lets_workers_exit_by_themselves(tmp_path: ob
     procs = list(ld._holder["backend"]._procs)
     ld.close()
     assert [p.exitcode for p in procs] == [0, 0]  # not terminated (-15)
+
+
+def test_fixed_bytes_feature_is_bytes_on_the_generic_path_too(tmp_path: object) -> None:
+    """Records of many lengths (a ride-along PNG) go through the generic decoder one by one;
+    a one-value bytes feature must still come back as bytes, not as 0-d arrays."""
+    from recordio import encode_example, write_records
+
+    path = os.path.join(str(tmp_path), "mixed.tfrecord")
+    pixels = [bytes([i]) * 16 for i in range(40)]
+    write_records(
+        path,
+        [
+            encode_example({"image": p, "extra": b"x" * i, "label": i % 2})
+            for i, p in enumerate(pixels)
+        ],
+    )
+    loader = NumpyLoader(path, label="label", features=["image"], batch_size=40)
+    batches = [batch["image"].reshape(-1).tolist() for batch, _ in loader]
+    assert [type(v) for v in batches[0]] == [bytes] * 40
+    assert sorted(batches[0]) == sorted(pixels)

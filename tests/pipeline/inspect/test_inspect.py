@@ -1,0 +1,166 @@
+"""Schema inference, statistics and skew on generated Examples, checked against numpy / TF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.inspect import (
+    compare_profiles,
+    dataset_stats,
+    infer_schema,
+    profile_files,
+    render,
+    to_metadata_proto,
+)
+from pipeline.inspect.sketches import HyperLogLog, hash_numbers
+from recordio import encode_example, write_records
+from recordio.columns import _general_columns, decode_columns
+
+COLORS = ["red", "green", "blue"]
+
+
+def make_rows(n: int, seed: int, *, drift: bool = False) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        color = COLORS[int(rng.integers(0, 3))]
+        if drift and i % 10 == 0:
+            color = "purple"
+        row = {
+            "id": i + seed * 100_000,
+            "label": int(rng.integers(0, 2)),
+            "color": color,
+            "tokens": [str(t) for t in rng.choice(["a", "b", "c"], int(rng.integers(0, 4)))],
+            "vec": rng.normal(size=3).astype(np.float32),
+            "price": float(rng.normal(5.0 if drift else 0.0, 1.0)),
+        }
+        if i % 4:
+            row["opt"] = float(rng.uniform())
+        rows.append(row)
+    return rows
+
+
+def write(path: Path, rows: list[dict]) -> str:
+    write_records(str(path), [encode_example(r) for r in rows])
+    return str(path)
+
+
+def test_stats_equal_numpy(tmp_path: Path) -> None:
+    rows = make_rows(2500, 1)
+    stats = dataset_stats(profile_files([write(tmp_path / "a.tfrecord", rows)]))
+    assert stats["records"] == 2500
+    price = np.array([np.float32(r["price"]) for r in rows], dtype=np.float64)
+    n = stats["features"]["price"]["numbers"]
+    assert n["count"] == 2500
+    assert n["mean"] == pytest.approx(price.mean(), rel=1e-9)
+    assert n["std"] == pytest.approx(price.std(), rel=1e-9)
+    assert (n["min"], n["max"]) == (price.min(), price.max())
+    vec = np.concatenate([r["vec"] for r in rows]).astype(np.float64)
+    assert stats["features"]["vec"]["numbers"]["mean"] == pytest.approx(vec.mean(), rel=1e-9)
+    label = np.array([r["label"] for r in rows])
+    assert stats["features"]["label"]["numbers"]["zeros"] == int((label == 0).sum())
+    opt = stats["features"]["opt"]
+    assert opt["present"] == sum("opt" in r for r in rows)
+    lengths = np.array([len(r["tokens"]) for r in rows])
+    tokens = stats["features"]["tokens"]
+    assert tokens["lengths"]["counts"] == {
+        str(k): int((lengths == k).sum()) for k in np.unique(lengths)
+    }
+    assert tokens["values"] == int(lengths.sum())
+    colors, counts = np.unique([r["color"] for r in rows], return_counts=True)
+    expected = dict(zip(colors, counts.tolist(), strict=True))
+    assert dict(stats["features"]["color"]["top"]) == expected
+    assert stats["features"]["color"]["distinct"] == {"approx": 3, "exact": 3}
+    assert abs(stats["features"]["id"]["distinct"]["approx"] - 2500) < 2500 * 0.03
+    assert stats["record_bytes"]["max"] == max(len(encode_example(r)) for r in rows)
+
+
+def test_fast_columns_match_general_decoder() -> None:
+    rng = np.random.default_rng(3)
+    records = [
+        encode_example({"image": rng.bytes(50), "label": int(rng.integers(0, 10)), "f": [1.5, 2.5]})
+        for _ in range(100)
+    ]
+    fast, _ = decode_columns(records)
+    slow, _ = _general_columns(records)
+    assert set(fast) == set(slow)
+    for name in fast:
+        assert fast[name].kind == slow[name].kind
+        assert np.array_equal(fast[name].lengths, slow[name].lengths)
+        assert list(fast[name].values) == list(slow[name].values)
+    # A record that breaks the layout (a two-byte label) sends the batch to the general path.
+    records[50] = encode_example({"image": rng.bytes(50), "label": 300, "f": [1.5, 2.5]})
+    assert list(decode_columns(records)[0]["label"].values) == list(
+        _general_columns(records)[0]["label"].values
+    )
+
+
+def test_hyperloglog_accuracy() -> None:
+    hll = HyperLogLog()
+    hll.add_hashes(hash_numbers(np.arange(200_000, dtype=np.int64)))
+    assert abs(hll.estimate() - 200_000) / 200_000 < 0.03
+
+
+@pytest.mark.requires_beam
+def test_pbtxt_round_trips_and_tft_accepts_it(tmp_path: Path) -> None:
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    path = write(tmp_path / "a.tfrecord", make_rows(300, 2))
+    inferred = infer_schema(profile_files([path]))
+    text = render(inferred, "pbtxt")
+    parsed = text_format.Parse(text, schema_pb2.Schema())
+    assert parsed == to_metadata_proto(inferred)
+    spec = schema_utils.schema_as_feature_spec(parsed).feature_spec
+    import tensorflow as tf
+
+    assert spec["label"] == tf.io.FixedLenFeature([], tf.int64)
+    assert spec["vec"] == tf.io.FixedLenFeature([3], tf.float32)
+    assert spec["color"] == tf.io.FixedLenFeature([], tf.string)
+    assert spec["tokens"] == tf.io.VarLenFeature(tf.string)
+    assert spec["opt"] == tf.io.VarLenFeature(tf.float32)
+    assert list(schema_utils.schema_as_feature_spec(parsed).domains["color"].value) == sorted(
+        COLORS
+    )
+    # The python form is the same spec.
+    scope: dict = {}
+    exec(render(inferred, "python"), scope)  # noqa: S102 - our own generated source
+    assert scope["FEATURE_SPEC"] == spec
+
+
+def test_job_json_is_a_recio_schema(tmp_path: Path) -> None:
+    import json
+
+    from pipeline.schema import parse_schema
+
+    path = write(tmp_path / "a.tfrecord", make_rows(100, 2))
+    inferred = infer_schema(profile_files([path]))
+    schema = parse_schema(json.loads(render(inferred, "json")))
+    assert schema.names == ["color", "id", "label", "opt", "price"]
+    assert not schema.column("opt").required and schema.column("label").required
+    assert inferred.left_out == ("tokens", "vec")
+
+
+def test_skew_flags_drift_and_nothing_on_a_clean_split(tmp_path: Path) -> None:
+    train = profile_files([write(tmp_path / "train.tfrecord", make_rows(3000, 1))])
+    clean = profile_files([write(tmp_path / "eval.tfrecord", make_rows(1000, 2))])
+    assert compare_profiles(train, clean) == []  # ids differ, but they are ids
+    drifted = make_rows(1000, 3, drift=True)
+    for row in drifted:
+        row.pop("opt", None)
+    bad = profile_files([write(tmp_path / "drift.tfrecord", drifted)])
+    found = {(a.feature, a.kind) for a in compare_profiles(train, bad)}
+    assert ("color", "unseen_values") in found
+    assert ("price", "mean") in found
+    assert ("opt", "missing_in_eval") in found
+
+
+def test_sample_reads_only_the_first_records(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.tfrecord", make_rows(3000, 1))
+    profile = profile_files([path], sample=1500)
+    assert profile.records == 1500 and profile.sampled
+    assert dataset_stats(profile)["compression_ratio"] is None

@@ -1,0 +1,104 @@
+"""`recio schema`, `recio stats`, `recio convert` as a user runs them: subprocesses, real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from recordio import encode_example, write_records
+
+
+def recio(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "recio", *args],
+        cwd=cwd,
+        env=env,
+        input=b"",
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def examples(path: Path, n: int, *, shift: float = 0.0, extra: str | None = None) -> Path:
+    rng = np.random.default_rng(int(shift * 10) + n)
+    rows = []
+    for i in range(n):
+        color = ["red", "blue"][i % 2] if extra is None or i % 5 else extra
+        rows.append(
+            encode_example(
+                {"x": float(rng.normal(shift)), "color": color, "tags": ["a", "b"][: i % 3]}
+            )
+        )
+    write_records(str(path), rows)
+    return path
+
+
+def test_schema_writes_once_and_refuses_to_overwrite(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    data = examples(tmp_path / "d.tfrecord", 50)
+    out = tmp_path / "schema.json"
+    first = recio("schema", str(data), "-f", "json", "-o", str(out), cwd=repo_root, env=python_env)
+    assert first.returncode == 0, first.stderr.decode()
+    assert [c["name"] for c in json.loads(out.read_text())["columns"]] == ["color", "x"]
+    assert b"tags" in first.stderr  # named as left out
+    again = recio("schema", str(data), "-o", str(out), cwd=repo_root, env=python_env)
+    assert again.returncode == 1 and b"--overwrite" in again.stderr
+    over_input = recio(
+        "schema", str(data), "-o", str(data), "--overwrite", cwd=repo_root, env=python_env
+    )
+    assert over_input.returncode == 1 and b"is one of the inputs" in over_input.stderr
+    python = recio("schema", str(data), "-f", "python", cwd=repo_root, env=python_env)
+    assert b"'tags': tf.io.VarLenFeature(tf.string)" in python.stdout
+
+
+def test_stats_json_plot_and_compare(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    train = examples(tmp_path / "train.tfrecord", 400)
+    clean = examples(tmp_path / "eval.tfrecord", 200)
+    drift = examples(tmp_path / "drift.tfrecord", 200, shift=3.0, extra="green")
+    png = tmp_path / "stats.png"
+    result = recio("stats", str(train), "--json", "--plot", str(png), cwd=repo_root, env=python_env)
+    assert result.returncode == 0, result.stderr.decode()
+    doc = json.loads(result.stdout)
+    assert doc["records"] == 400 and doc["features"]["color"]["distinct"]["exact"] == 2
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = recio("stats", str(train), cwd=repo_root, env=python_env)
+    assert b"400 records" in table.stdout and b"color" in table.stdout
+    ok = recio("stats", "--compare", str(train), str(clean), cwd=repo_root, env=python_env)
+    assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()
+    bad = recio(
+        "stats", "--compare", str(train), str(drift), "--json", cwd=repo_root, env=python_env
+    )
+    assert bad.returncode == 3, bad.stderr.decode()
+    kinds = {(a["feature"], a["kind"]) for a in json.loads(bad.stdout)["anomalies"]}
+    assert {("color", "unseen_values"), ("x", "mean")} <= kinds
+
+
+def test_convert_round_trip_and_refusals(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    from recordio import read_records
+
+    src = tmp_path / "d.tfrecord"
+    write_records(str(src), [encode_example({"x": [1, 2], "s": "a"})] * 3)
+    pq = tmp_path / "d.parquet"
+    first = recio("convert", str(src), str(pq), cwd=repo_root, env=python_env)
+    assert first.returncode == 0, first.stderr.decode()
+    assert b"Converted 3 records" in first.stderr
+    again = recio("convert", str(src), str(pq), cwd=repo_root, env=python_env)
+    assert again.returncode == 1 and b"--overwrite" in again.stderr
+    back = tmp_path / "back.tfrecord"
+    ok = recio("convert", str(pq), str(back), cwd=repo_root, env=python_env)
+    assert ok.returncode == 0 and list(read_records(str(back))) == list(read_records(str(src)))
+    csv = recio("convert", str(src), str(tmp_path / "d.csv"), cwd=repo_root, env=python_env)
+    assert csv.returncode == 1 and b"--join" in csv.stderr and b"Traceback" not in csv.stderr
+    joined = recio(
+        "convert", str(src), str(tmp_path / "d.csv"), "--join", ";", cwd=repo_root, env=python_env
+    )
+    assert joined.returncode == 0 and (tmp_path / "d.csv").read_text().startswith("s,x\na,1;2")
