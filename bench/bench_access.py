@@ -193,7 +193,9 @@ def bench_take(tf, workdir: Path, count: int, reps: int) -> None:
     take_rate = statistics.median(50_000 / timed(batched) for _ in range(reps))
     one_rate = statistics.median(5000 / timed(one_at_a_time) for _ in range(reps))
     offsets = reader.record_index.offsets
-    tf_reader = tf.compat.v1.io.tf_record_random_reader(str(path))
+    from tensorflow.python.lib.io import tf_record
+
+    tf_reader = tf_record.tf_record_random_reader(str(path))
     tf_picks = singles[:500]
     tf_rate = 500 / timed(lambda: [tf_reader.read(int(offsets[i])) for i in tf_picks])
     print("\n### random access, 830-byte records, uncompressed, CRCs checked\n")
@@ -232,10 +234,56 @@ def bench_salvage(workdir: Path, junk_mib: int, reps: int) -> None:
     row("salvage scan over random bytes", f"{rate / 1e6:.0f} MB/s", ">= 50 MB/s", rate >= 50e6)
 
 
+# VmHWM is this process's own peak (ru_maxrss is inherited from the parent across exec).
+PEAK_READ = """
+import sys
+from recordio import TFRecordReader
+def hwm():
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+base = hwm()
+sizes = [len(r) for r in TFRecordReader(sys.argv[1], workers=1)]
+print(max(sizes), base, hwm())
+"""
+
+
+def bench_large_record_memory(workdir: Path, mib: int) -> None:
+    """Peak memory reading one large record from GZIP, in a fresh process (issue 10: 3.1x)."""
+    import subprocess
+
+    record = np.random.default_rng(10).bytes(mib << 20)
+    print(f"\n### memory, one {mib} MiB record\n")
+    for label, codec, member_bytes in [
+        ("GZIP, recio members", "GZIP", 1 << 20),
+        ("GZIP, one stream", "GZIP", 0),
+        ("NONE", "NONE", 0),
+    ]:
+        path = workdir / f"big-{codec}-{member_bytes}.tfrecord"
+        write_records(path, [b"a", record, b"b"], codec, member_bytes=member_bytes)
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_READ, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        size, base, peak = map(int, done.stdout.split())
+        grown = (peak - base) / size
+        bound = ((64 << 20) + size) / size
+        row(f"peak RSS over start / record size, {label}", f"{grown:.2f}x", f"<= {bound:.2f}x",
+            grown <= bound)  # fmt: skip
+        path.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the anchor sizes (slower)")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument(
+        "--sections",
+        default="read,count,take,salvage,memory",
+        help="comma-separated: read (GZIP read and member cost), count, take, salvage, memory",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -245,11 +293,18 @@ def main() -> None:
         workdir = Path(folder)
         print("| row | figure | target |")
         print("|---|---|---|")
-        bench_gzip_read(tf, workdir, count, args.reps)
-        bench_member_cost_compressible(workdir, 20_000)
-        bench_count(tf, workdir, 200 if args.full else 64, args.reps)
-        bench_take(tf, workdir, count, args.reps)
-        bench_salvage(workdir, 64 if args.full else 16, args.reps)
+        sections = set(args.sections.split(","))
+        if "read" in sections:
+            bench_gzip_read(tf, workdir, count, args.reps)
+            bench_member_cost_compressible(workdir, 20_000)
+        if "count" in sections:
+            bench_count(tf, workdir, 200 if args.full else 64, args.reps)
+        if "take" in sections:
+            bench_take(tf, workdir, count, args.reps)
+        if "salvage" in sections:
+            bench_salvage(workdir, 64 if args.full else 16, args.reps)
+        if "memory" in sections:
+            bench_large_record_memory(workdir, 255 if args.full else 96)
 
 
 if __name__ == "__main__":

@@ -226,6 +226,7 @@ def read(
 
     paths = _expand(files)
     _refuse_terminal_stdin(paths)
+    _DAMAGE_SEEN.clear()
     table = fmt is OutputFormat.table
     if table and raw:
         _console.abort("--raw prints base64 lines; drop --format table")
