@@ -73,19 +73,30 @@ class TFRecordBatchSink(filebasedsink.FileBasedSink):
             raw.close()
 
 
-def publish_manifest(prefix: str, names: Iterable[str]) -> str | None:
+def publish_manifest(prefix: str, names: Iterable[str], *, via_beam: bool | None = None) -> str:
     """Publish `prefix.manifest.json` for the shards `names` (the last step of a job's write).
 
-    Local outputs only for now: on a remote filesystem nothing is written (None).
+    Local outputs are written atomically by recordio; remote ones (gs://, s3://, ...) through
+    Beam's FileSystems, whose objects appear whole when closed.
     """
     from pipeline._files import is_remote
     from recordio.manifest import manifest_path_for, write_manifest
 
     names = sorted(names)
-    if is_remote(prefix) or any(is_remote(n) for n in names):
-        return None
     path = manifest_path_for(prefix)
-    write_manifest(path, [(n, None) for n in names])
+    if via_beam is None:
+        via_beam = is_remote(prefix) or any(is_remote(n) for n in names)
+    if not via_beam:
+        write_manifest(path, [(n, None) for n in names])
+        return path
+    from recordio.manifest import describe_stream, manifest_bytes
+
+    entries = []
+    for name in names:
+        with FileSystems.open(name, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            entries.append(describe_stream(name, handle))
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+        out.write(manifest_bytes(entries))
     return path
 
 

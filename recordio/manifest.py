@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import google_crc32c
 
@@ -90,6 +90,48 @@ def file_crc32c(path: str) -> tuple[int, str]:
     return size, f"{crc:08x}"
 
 
+def describe_stream(name: str, file: BinaryIO) -> ShardEntry:
+    """A manifest entry from an open file (e.g. a Beam FileSystems handle): one pass counts its
+    records and sums its CRC32C."""
+    from recordio.reader import TFRecordReader
+
+    class _Tap:
+        """Passes reads through, summing the bytes' size and CRC32C on the way."""
+
+        def __init__(self) -> None:
+            self.crc = 0
+            self.size = 0
+            self.name = name
+
+        def read(self, n: int = -1) -> bytes:
+            data = file.read(n)
+            self.crc = google_crc32c.extend(self.crc, data)
+            self.size += len(data)
+            return data
+
+        def readable(self) -> bool:
+            return True
+
+    tap = _Tap()
+    with TFRecordReader(tap) as reader:  # type: ignore[arg-type]
+        records = sum(len(b) for b in reader.iter_batches(8192))
+    while tap.read(_CHUNK):  # bytes after the last record (none in a valid file)
+        pass
+    return ShardEntry(os.path.basename(name), records, tap.size, f"{tap.crc:08x}")
+
+
+def manifest_bytes(entries: Sequence[ShardEntry], compression: str | None = None) -> bytes:
+    """The manifest document for `entries` (what write_manifest publishes)."""
+    document = {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "compression": compression,
+        "records": sum(e.records for e in entries),
+        "shards": [asdict(e) for e in entries],
+    }
+    return (json.dumps(document, indent=1) + "\n").encode()
+
+
 def describe_shard(path: str, records: int | None = None) -> ShardEntry:
     """A manifest entry for a file on disk (records counted by reading it when not given)."""
     if records is None:
@@ -119,14 +161,7 @@ def write_manifest(
             raise RecordIOError("a shard set's files must sit in the manifest's folder", path=shard)
         entries.append(describe_shard(shard, records))
     manifest = Manifest(path, entries, compression)
-    document = {
-        "format": MANIFEST_FORMAT,
-        "version": MANIFEST_VERSION,
-        "compression": compression,
-        "records": manifest.records,
-        "shards": [asdict(e) for e in entries],
-    }
-    text = (json.dumps(document, indent=1) + "\n").encode()
+    text = manifest_bytes(entries, compression)
     if paths.is_url(path):
         name = os.path.basename(temp_path_for(path.split("://", 1)[1]))
         target = paths.RemoteTarget(path, name)
@@ -320,9 +355,11 @@ __all__ = [
     "check_folder",
     "check_manifest",
     "describe_shard",
+    "describe_stream",
     "file_crc32c",
     "is_manifest",
     "is_temp_file",
+    "manifest_bytes",
     "manifest_path_for",
     "read_manifest",
     "write_manifest",

@@ -457,6 +457,26 @@ def epoch_permutation(seed: int, epoch: int, part: int, total: int) -> np.ndarra
     return perm
 
 
+_READERS: dict[tuple[Any, ...], Any] = {}
+MAX_READERS = 256
+
+
+def indexed_reader(path: str, opts: ReadOptions) -> Any:
+    """A random-access reader of `path`, kept for the process while the file is unchanged: its
+    index and its cache of inflated gzip members then serve every epoch, not just one."""
+    from recordio.access import IndexedReader
+
+    key = (file_key(path) or path, opts.verify, opts.max_record_bytes)
+    reader = _READERS.get(key)
+    if reader is None:
+        if len(_READERS) >= MAX_READERS:
+            _READERS.pop(next(iter(_READERS))).close()
+        reader = _READERS[key] = IndexedReader(
+            path, verify=opts.verify, max_record_bytes=opts.max_record_bytes
+        )
+    return reader
+
+
 class GlobalLane(Lane):
     """A lane of a globally shuffled epoch: records `lane, lane + L, ...` of the epoch's
     permutation of the whole part, read by random access (`recordio.access.IndexedReader`) a
@@ -486,12 +506,7 @@ class GlobalLane(Lane):
     def _reader(self, path: str) -> Any:
         reader = self._readers.get(path)
         if reader is None:
-            from recordio.access import IndexedReader
-
-            opts = self.task.opts
-            reader = self._readers[path] = IndexedReader(
-                path, verify=opts.verify, max_record_bytes=opts.max_record_bytes
-            )
+            reader = self._readers[path] = indexed_reader(path, self.task.opts)
         return reader
 
     def _load(self) -> None:
@@ -580,9 +595,7 @@ class Producer:
     def close(self) -> None:
         for lane in self.lanes.values():
             lane.close()
-        for reader in self._readers.values():
-            reader.close()
-        self._readers.clear()
+        self._readers.clear()  # the readers stay open for the next epoch (indexed_reader)
 
 
 __all__ = ["EpochTask", "Lane", "Producer", "ReadOptions", "UnitStream", "count_records"]

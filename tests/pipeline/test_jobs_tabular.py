@@ -376,3 +376,23 @@ def test_existing_output_needs_overwrite(data, csv_result) -> None:
 
     with pytest.raises(OutputExistsError, match="pass overwrite=True"):
         run_csv_job(CsvJobOptions(inputs=(str(data["csv"]),), output=csv_result.output))
+
+
+def test_remote_outputs_publish_their_manifest_through_beam_filesystems(tmp_path) -> None:
+    from pipeline.sinks import publish_manifest
+    from recordio.manifest import read_manifest
+    from recordio.shards import ShardedWriter
+
+    with ShardedWriter(str(tmp_path / "a.tfrecord.gz"), 3, manifest=False) as writer:
+        writer.write_many(b"r%d" % i for i in range(10))
+    prefix = str(tmp_path / "a")
+    path = publish_manifest(prefix, writer.names, via_beam=True)  # as on gs://
+    beam_made = read_manifest(path)
+    assert [s.records for s in beam_made.shards] == [4, 3, 3]
+    assert check_folder_ok(tmp_path)
+
+
+def check_folder_ok(folder) -> bool:
+    from recordio.manifest import check_folder
+
+    return check_folder(str(folder)).ok

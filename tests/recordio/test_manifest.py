@@ -182,3 +182,12 @@ def test_verify_command_on_folders(tmp_path: Path, python_env: dict[str, str]) -
     result = verify("ok")
     assert result.returncode == 3
     assert "missing" in result.stdout
+
+
+def test_a_manifest_described_from_open_streams_is_the_same(tmp_path: Path) -> None:
+    from recordio.manifest import describe_shard, describe_stream
+
+    names = write_set(tmp_path / "x.tfrecord.gz", 77)
+    for name in names:
+        with open(name, "rb") as handle:
+            assert describe_stream(name, handle) == describe_shard(name)
