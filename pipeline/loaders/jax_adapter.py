@@ -21,10 +21,17 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-import jax
 import numpy as np
 
 from pipeline.errors import LoaderError, LoaderOptionError
+
+try:
+    import jax
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise LoaderError(
+        "JaxBatches needs jax, which is not installed; install it with: pip install 'recio[jax]'"
+    ) from error
+
 from pipeline.loaders.numpy_loader import NumpyLoader
 
 

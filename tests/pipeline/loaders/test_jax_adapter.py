@@ -132,3 +132,19 @@ def test_two_processes_make_one_global_batch(tmp_path: object) -> None:
     for p, (out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err[-3000:]
         assert out.strip() == "ok 128"  # 150 records per process: 4 full batches of 32
+
+
+@pytest.mark.parametrize("module, name", [("jax", "JaxBatches"), ("torch", "TorchIterableDataset")])
+def test_without_the_framework_the_adapter_names_the_extra(module: str, name: str) -> None:
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"
+        "from pipeline.errors import LoaderError\n"
+        "try:\n"
+        f"    from pipeline.loaders import {name}\n"
+        "except LoaderError as e:\n"
+        "    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd() + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert f"pip install 'recio[{module}]'" in done.stdout, done.stderr[-2000:]
