@@ -105,12 +105,23 @@ def _example_batch_to_tfxio(
             if lists.type != want:
                 lists = lists.cast(want)
         lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0), dtype=np.int64)
-        limit_bad = lengths > 1
-        if col.required:
-            limit_bad |= lengths != 1
+        if col.values == "var":
+            limit_bad = np.zeros(n, dtype=bool)
+        elif col.values is not None:
+            limit_bad = lengths != col.values
+        else:
+            limit_bad = lengths > 1
+            if col.required:
+                limit_bad |= lengths != 1
         for row in np.flatnonzero(limit_bad & ~bad):
             count = int(lengths[row])
-            need = "exactly one" if col.required else "at most one"
+            need = (
+                f"exactly {col.values}"
+                if col.values is not None
+                else "exactly one"
+                if col.required
+                else "at most one"
+            )
             reasons[int(row)] = f"feature {col.name!r} has {count} values; the schema wants {need}"
         bad |= limit_bad
         columns[col.name] = lists
