@@ -139,7 +139,7 @@ def _example_batch_to_tfxio(
 
 
 class DecodeExampleFileFn(beam.DoFn):
-    """path of an Example TFRecord file -> Arrow batches + bad records (JSON)."""
+    """path of an Example TFRecord (or Parquet) file -> Arrow batches + bad records (JSON)."""
 
     def __init__(self, schema: Schema, batch_records: int = 8192) -> None:
         self.schema = schema
@@ -176,8 +176,13 @@ class DecodeExampleFileFn(beam.DoFn):
 
         start = 0
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            reader = TFRecordReader(raw)
-            for records in reader.iter_batches(max_records=self.batch_records):
+            if path.lower().endswith((".parquet", ".pq")):
+                from recordio.tabular import parquet_record_batches
+
+                batches = parquet_record_batches(raw, batch_records=self.batch_records, name=path)
+            else:
+                batches = TFRecordReader(raw).iter_batches(max_records=self.batch_records)
+            for records in batches:
                 good, undecodable = self._decode(records)
                 bad_rows = [
                     {"file": path, "record": start + i, "reason": f"not a valid Example: {why}"}

@@ -54,11 +54,16 @@ def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> 
     from tfx_bsl.coders import example_coder
 
     from recordio import TFRecordReader
+    from recordio.tabular import parquet_record_batches
 
     records: list[bytes] = []
     for path in files:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            for batch in TFRecordReader(raw).iter_batches(max_records=max_records):
+            if path.lower().endswith((".parquet", ".pq")):
+                batches = parquet_record_batches(raw, batch_records=max_records, name=path)
+            else:
+                batches = TFRecordReader(raw).iter_batches(max_records=max_records)
+            for batch in batches:
                 records.extend(batch[: max_records - len(records)])
                 if len(records) >= max_records:
                     break

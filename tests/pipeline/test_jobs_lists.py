@@ -97,3 +97,28 @@ def test_list_features_through_the_job_and_tftransformoutput(tmp_path: Path) -> 
     vocab = [w.decode() for w in output.vocabulary_by_name("words")]
     for row, r in zip(words, data[:20], strict=True):
         assert [vocab[i] for i in row if i >= 0] == r["words"]
+
+
+def test_parquet_input_with_list_columns(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from pipeline import TransformJobOptions, run_transform_job
+    from recordio.tabular import convert
+
+    data = rows(40)
+    write_records(str(tmp_path / "in.tfrecord"), [encode_example(r) for r in data])
+    convert([str(tmp_path / "in.tfrecord")], str(tmp_path / "in.parquet"))
+    assert pq.read_schema(tmp_path / "in.parquet").field("seq").type.num_fields == 1  # a list
+    (tmp_path / "schema.json").write_text(json.dumps(SCHEMA))
+    result = run_transform_job(
+        TransformJobOptions(
+            inputs=(str(tmp_path / "in.parquet"),),
+            output=str(tmp_path / "out"),
+            schema=str(tmp_path / "schema.json"),
+            eval_fraction=0.0,
+        )
+    )
+    assert result.splits["train"].rows == 40 and result.bad_rows == 0
+    stats = json.loads((tmp_path / "out" / "stats" / "train.json").read_text())
+    assert stats["features"]["seq"]["lengths"] == {"min": 3, "max": 3, "mean": 3.0,
+                                                   "counts": {"3": 40}}  # fmt: skip
