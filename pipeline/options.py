@@ -232,7 +232,8 @@ class TransformJobOptions:
             default transforms (z-score numbers, vocabulary for strings).
         module_file: a Python file with a top-level `preprocessing_fn(inputs)`, used instead of
             the schema's transforms (the TFX convention).
-        input_format: "csv", "tfrecord" or "auto" (by file name).
+        input_format: "csv", "tfrecord", "parquet" or "auto" (by file name). Parquet rows are
+            read as Examples (recordio.tabular: list columns become list features).
         eval_fraction: share of rows in the eval split, chosen by a hash of the key column.
         split_salt: changes which rows land in eval while staying deterministic.
         splits: named splits and their shares, e.g. (("train", 0.8), ("eval", 0.1),
@@ -285,9 +286,9 @@ class TransformJobOptions:
             given = tuple((str(n), float(f)) for n, f in self.splits)
             object.__setattr__(self, "splits", given)
             check_splits(given)
-        if self.input_format not in ("auto", "csv", "tfrecord"):
+        if self.input_format not in ("auto", "csv", "tfrecord", "parquet"):
             raise JobOptionsError(
-                f"input_format must be auto, csv or tfrecord, got {self.input_format!r}",
+                f"input_format must be auto, csv, tfrecord or parquet, got {self.input_format!r}",
                 params=("input_format",),
             )
         if self.module_file and not os.path.isfile(self.module_file):

@@ -1,4 +1,4 @@
-"""`recio job transform`: raw CSV or Example TFRecords -> tf.Transform outputs.
+"""`recio job transform`: raw CSV, Example TFRecords or Parquet -> tf.Transform outputs.
 
 The training split goes through `AnalyzeAndTransformDataset`, the eval split through
 `TransformDataset` with the same transform, so eval never leaks into the statistics. The
@@ -23,6 +23,7 @@ from pipeline import progress
 from pipeline._files import is_remote, join, scratch_dir
 from pipeline.cloud import check_cloud_access
 from pipeline.csv_format import file_columns
+from pipeline.errors import SchemaError
 from pipeline.inputs import check_remote_paths, detect_format, expand_inputs
 from pipeline.job_schema import (
     dropped_columns,
@@ -65,7 +66,14 @@ def _schema_for(
     options: TransformJobOptions, files: list[str], fmt: str
 ) -> tuple[Schema, list[str]]:
     if fmt == "csv":
-        return options_csv_schema(options, files)
+        schema = options_csv_schema(options, files)
+        lists = [c.name for c in schema.columns if c.is_list]
+        if lists:
+            raise SchemaError(
+                f"{schema.source}: column {lists[0]!r} is a list (values); CSV input holds one "
+                "value per cell: read Example TFRecords or Parquet (recio convert) instead"
+            )
+        return schema
     if isinstance(options.schema, Schema):
         schema = options.schema
     elif options.schema:

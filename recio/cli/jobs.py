@@ -313,7 +313,7 @@ def transform_command(
         typer.Option("--module-file", help="Python file with a top-level preprocessing_fn."),
     ] = None,
     input_format: Annotated[
-        str, typer.Option("--input-format", help="auto, csv or tfrecord.")
+        str, typer.Option("--input-format", help="auto, csv, tfrecord or parquet.")
     ] = "auto",
     label: Label = None,
     key: Key = None,
