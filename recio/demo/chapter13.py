@@ -142,8 +142,9 @@ def run_chapter13(
         examples = tables_leg.csv_job(root, report, csv_path, source)
         show("csv job")
 
-        # tf.Transform runs before any Keras training: its analyzers' SavedModel does not
-        # survive a Keras fit earlier in the same process (TF's global state)
+        # The Beam jobs run before any Keras training: once, a transform job run after the CNN
+        # and MLP had trained in this process failed to find its analyzers' SavedModel
+        # variables (not reproduced after an MLP alone); this order keeps that out of the way
         steps.start(
             "recio job transform (z-score, min-max, log, bucketize, vocabulary), "
             "then recio stats --compare on its train and eval splits"
