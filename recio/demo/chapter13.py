@@ -116,7 +116,7 @@ def run_chapter13(
     def show(name: str) -> None:
         stage = report.stage(name)
         out = "" if stage.records_out is None else f" -> {_count(stage.records_out)} out"
-        emit(f"   {name}: {_count(stage.rows_in)} in{out} in {stage.seconds:.1f} s; {stage.detail}")
+        emit(f"   {name}: {_count(stage.rows_in)} in{out}, {stage.seconds:.1f} s; {stage.detail}")
 
     steps.start("digits: scikit-learn's 1,797 digits as 28x28 Examples in GZIP shards, verified")
     digit_files = images_leg.write_and_verify(root, report, sizes.images)
