@@ -105,12 +105,23 @@ def _example_batch_to_tfxio(
             if lists.type != want:
                 lists = lists.cast(want)
         lengths = np.asarray(pc.fill_null(pc.list_value_length(lists), 0), dtype=np.int64)
-        limit_bad = lengths > 1
-        if col.required:
-            limit_bad |= lengths != 1
+        if col.values == "var":
+            limit_bad = np.zeros(n, dtype=bool)
+        elif col.values is not None:
+            limit_bad = lengths != col.values
+        else:
+            limit_bad = lengths > 1
+            if col.required:
+                limit_bad |= lengths != 1
         for row in np.flatnonzero(limit_bad & ~bad):
             count = int(lengths[row])
-            need = "exactly one" if col.required else "at most one"
+            need = (
+                f"exactly {col.values}"
+                if col.values is not None
+                else "exactly one"
+                if col.required
+                else "at most one"
+            )
             reasons[int(row)] = f"feature {col.name!r} has {count} values; the schema wants {need}"
         bad |= limit_bad
         columns[col.name] = lists
@@ -128,7 +139,7 @@ def _example_batch_to_tfxio(
 
 
 class DecodeExampleFileFn(beam.DoFn):
-    """path of an Example TFRecord file -> Arrow batches + bad records (JSON)."""
+    """path of an Example TFRecord (or Parquet) file -> Arrow batches + bad records (JSON)."""
 
     def __init__(self, schema: Schema, batch_records: int = 8192) -> None:
         self.schema = schema
@@ -165,8 +176,13 @@ class DecodeExampleFileFn(beam.DoFn):
 
         start = 0
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            reader = TFRecordReader(raw)
-            for records in reader.iter_batches(max_records=self.batch_records):
+            if path.lower().endswith((".parquet", ".pq")):
+                from recordio.tabular import parquet_record_batches
+
+                batches = parquet_record_batches(raw, batch_records=self.batch_records, name=path)
+            else:
+                batches = TFRecordReader(raw).iter_batches(max_records=self.batch_records)
+            for records in batches:
                 good, undecodable = self._decode(records)
                 bad_rows = [
                     {"file": path, "record": start + i, "reason": f"not a valid Example: {why}"}
@@ -280,26 +296,27 @@ EVAL = "eval"
 
 
 class SplitBatchFn(beam.DoFn):
-    """Record batch -> its train rows (main output) and eval rows ('eval'), by key hash."""
+    """Record batch -> its train rows (main output) and each other split's rows (tagged), by
+    key hash (pipeline.split); `splits` as TransformJobOptions.split_fractions gives them."""
 
-    def __init__(self, key: str | None, eval_fraction: float, salt: str) -> None:
+    def __init__(self, key: str | None, splits: tuple[tuple[str, float], ...], salt: str) -> None:
         self.key = key
-        self.eval_fraction = eval_fraction
+        self.splits = splits
         self.salt = salt
 
     def process(self, batch: Any) -> Iterator[Any]:
         import pyarrow as pa
 
-        from pipeline.split import is_eval
+        from pipeline.split import split_of_rows
 
-        mask = is_eval(batch, self.key, self.eval_fraction, self.salt)
-        n_eval = int(mask.sum())
-        if n_eval == 0:
+        if len(self.splits) == 1:
             progress.count("train_rows", batch.num_rows)
             yield batch
             return
-        progress.count("eval_rows", n_eval)
-        progress.count("train_rows", batch.num_rows - n_eval)
-        yield pvalue.TaggedOutput(EVAL, batch.filter(pa.array(mask)))
-        if n_eval < batch.num_rows:
-            yield batch.filter(pa.array(~mask))
+        for name, mask in split_of_rows(batch, self.key, self.splits, self.salt).items():
+            n = int(mask.sum())
+            if not n:
+                continue
+            progress.count(f"{name}_rows", n)
+            part = batch if n == batch.num_rows else batch.filter(pa.array(mask))
+            yield part if name == "train" else pvalue.TaggedOutput(name, part)

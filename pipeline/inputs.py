@@ -23,8 +23,13 @@ def expand_inputs(inputs: Sequence[str], *, what: str) -> list[str]:
     return match_files(inputs, what=what)
 
 
+PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 def _kind(path: str) -> str | None:
     name = os.path.basename(path).lower()
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
     if is_record_file(name):
         return "tfrecord"
     for ending in _CSV_CODECS:
@@ -33,15 +38,16 @@ def _kind(path: str) -> str | None:
 
 
 def detect_format(files: Sequence[str], requested: str) -> str:
-    """ "csv" or "tfrecord": as requested, else from the file names (recordio's record rule)."""
+    """ "csv", "tfrecord" or "parquet": as requested, else from the file names (.parquet/.pq,
+    recordio's record rule, .csv)."""
     if requested != "auto":
         return requested
     kinds = {_kind(f) for f in files}
     if len(kinds) == 1 and None not in kinds:
         return str(kinds.pop())
     raise InputError(
-        f"cannot tell whether {files[0]} and the other inputs are CSV or TFRecord files from "
-        "their names; pass input_format='csv' or input_format='tfrecord'",
+        f"cannot tell whether {files[0]} and the other inputs are CSV, TFRecord or Parquet files "
+        "from their names; pass input_format='csv', 'tfrecord' or 'parquet'",
         params=("input_format",),
     )
 

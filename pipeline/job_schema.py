@@ -41,7 +41,8 @@ def with_roles(schema: Schema, label: str | None, key: str | None) -> Schema:
 
 
 def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> Schema:
-    """Infer scalar columns from the first Example records (types from the values present)."""
+    """Infer columns from the first Example records (types from the values present; a feature
+    with more than one value in some record is a list column: fixed-size or "var")."""
     from pipeline.quiet import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # tfx_bsl's decoder imports TensorFlow
@@ -53,11 +54,16 @@ def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> 
     from tfx_bsl.coders import example_coder
 
     from recordio import TFRecordReader
+    from recordio.tabular import parquet_record_batches
 
     records: list[bytes] = []
     for path in files:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            for batch in TFRecordReader(raw).iter_batches(max_records=max_records):
+            if path.lower().endswith((".parquet", ".pq")):
+                batches = parquet_record_batches(raw, batch_records=max_records, name=path)
+            else:
+                batches = TFRecordReader(raw).iter_batches(max_records=max_records)
+            for batch in batches:
                 records.extend(batch[: max_records - len(records)])
                 if len(records) >= max_records:
                     break
@@ -84,12 +90,11 @@ def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> 
             else Kind.BYTES
         )
         lengths = np.asarray(pc.fill_null(pc.list_value_length(decoded.column(field.name)), 0))
-        if lengths.max(initial=0) > 1:
-            raise SchemaError(
-                f"{files[0]}: feature {field.name!r} holds up to {int(lengths.max())} values per "
-                "record; the jobs handle one value per feature (write a schema that leaves it out "
-                "with a module file, or flatten it)"
-            )
+        if lengths.max(initial=0) > 1:  # a list feature: a fixed-size vector or var-length
+            size = int(lengths.max())
+            values: int | str = size if bool((lengths == size).all()) else "var"
+            columns.append({"name": field.name, "type": kind, "values": values})
+            continue
         columns.append({"name": field.name, "type": kind, "required": bool((lengths == 1).all())})
     return parse_schema({"columns": columns}, source="inferred schema")
 

@@ -232,9 +232,13 @@ class TransformJobOptions:
             default transforms (z-score numbers, vocabulary for strings).
         module_file: a Python file with a top-level `preprocessing_fn(inputs)`, used instead of
             the schema's transforms (the TFX convention).
-        input_format: "csv", "tfrecord" or "auto" (by file name).
+        input_format: "csv", "tfrecord", "parquet" or "auto" (by file name). Parquet rows are
+            read as Examples (recordio.tabular: list columns become list features).
         eval_fraction: share of rows in the eval split, chosen by a hash of the key column.
         split_salt: changes which rows land in eval while staying deterministic.
+        splits: named splits and their shares, e.g. (("train", 0.8), ("eval", 0.1),
+            ("test", 0.1)), by the same key hash; given, it replaces eval_fraction. tf.Transform
+            analyzes "train" and applies the result to the others.
         transform_temp_dir: tf.Transform's scratch folder (default: a temp folder locally,
             {temp_location}/recio-tft/<id> on remote runners).
     """
@@ -249,6 +253,7 @@ class TransformJobOptions:
     key: str | None = None
     eval_fraction: float = 0.2
     split_salt: str = ""
+    splits: tuple[tuple[str, float], ...] | None = None
     infer_rows: int = 100_000
     max_bad_rows: int | None = None
     shards: int = 0
@@ -256,6 +261,15 @@ class TransformJobOptions:
     transform_temp_dir: str | None = None
     overwrite: bool = False
     runner: RunnerOptions = field(default_factory=RunnerOptions)
+
+    @property
+    def split_fractions(self) -> tuple[tuple[str, float], ...]:
+        """The splits to write: `splits`, else train and (when eval_fraction > 0) eval."""
+        if self.splits is not None:
+            return self.splits
+        if self.eval_fraction > 0:
+            return (("train", 1.0 - self.eval_fraction), ("eval", self.eval_fraction))
+        return (("train", 1.0),)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", tuple(self.inputs))
@@ -266,9 +280,15 @@ class TransformJobOptions:
                 f"eval_fraction must be in [0, 1), got {self.eval_fraction}",
                 params=("eval_fraction",),
             )
-        if self.input_format not in ("auto", "csv", "tfrecord"):
+        if self.splits is not None:
+            from pipeline.split import check_splits
+
+            given = tuple((str(n), float(f)) for n, f in self.splits)
+            object.__setattr__(self, "splits", given)
+            check_splits(given)
+        if self.input_format not in ("auto", "csv", "tfrecord", "parquet"):
             raise JobOptionsError(
-                f"input_format must be auto, csv or tfrecord, got {self.input_format!r}",
+                f"input_format must be auto, csv, tfrecord or parquet, got {self.input_format!r}",
                 params=("input_format",),
             )
         if self.module_file and not os.path.isfile(self.module_file):

@@ -49,10 +49,49 @@ def _fill_missing(x: Any, col: Column) -> Any:
     return tf.squeeze(dense, axis=1)
 
 
+def _on_values(x: Any, fn: Callable[[Any], Any]) -> Any:
+    """fn applied to every value: of a dense tensor, or of a SparseTensor's values."""
+    import tensorflow as tf
+
+    if isinstance(x, tf.SparseTensor):
+        return tf.SparseTensor(x.indices, fn(x.values), x.dense_shape)
+    return fn(x)
+
+
+def _pad_step(x: Any, step: Step, col: Column) -> Any:
+    """A list column -> dense [batch, length]: cut longer lists, pad shorter ones."""
+    import tensorflow as tf
+
+    length = step.get("length")
+    value = step.get("value")
+    if value is None:
+        value = "" if x.dtype == tf.string else 0
+    value = tf.constant(value, dtype=x.dtype) if x.dtype == tf.string else tf.cast(value, x.dtype)
+    dense = tf.sparse.to_dense(x, default_value=value) if isinstance(x, tf.SparseTensor) else x
+    dense = dense[:, :length]
+    dense = tf.pad(dense, [[0, 0], [0, length - tf.shape(dense)[1]]], constant_values=value)
+    return tf.reshape(dense, [-1, length])
+
+
 def _numeric_step(x: Any, step: Step, output: str, index: int) -> Any:
+    """One numeric step; on a list column the statistics are over all its values."""
     import tensorflow as tf
     import tensorflow_transform as tft
 
+    if isinstance(x, tf.SparseTensor) and step.name != "bucketize":
+        x = _on_values(x, lambda v: tf.cast(v, tf.float32))
+        if step.name == "log":
+            return _on_values(x, tf.math.log1p)
+        if step.name == "z_score":
+            mean = _stat(tft.mean(x), output, index, "mean")
+            std = tf.sqrt(_stat(tft.var(x), output, index, "var"))
+            safe = tf.where(std > 0, std, 1.0)
+            return _on_values(x, lambda v: tf.where(std > 0, (v - mean) / safe, v - mean))
+        low = _stat(tft.min(x), output, index, "min")
+        high = _stat(tft.max(x), output, index, "max")
+        spread = high - low
+        safe = tf.where(spread > 0, spread, 1.0)
+        return _on_values(x, lambda v: tf.where(spread > 0, (v - low) / safe, 0.0 * v))
     if step.name == "bucketize":
         x = tf.cast(x, tf.float32)
         given = step.get("boundaries")
@@ -105,11 +144,22 @@ def _vocabulary_step(x: Any, step: Step, col: Column) -> Any:
     if isinstance(ids, tf.SparseTensor):
         ids = tf.sparse.retain(ids, ids.values >= 0)
         return tf.cast(tf.sparse.to_indicator(ids, depth), tf.float32)
+    if col.is_list:  # a fixed-size list of tokens: [batch, N] ids -> [batch, depth] multi-hot
+        return tf.reduce_max(tf.one_hot(ids, depth, dtype=tf.float32), axis=1)
     return tf.one_hot(ids, depth, dtype=tf.float32)
 
 
 def transform_column(x: Any, col: Column) -> Any:
     """Apply one column's fill and steps to its raw tensor."""
+    if col.is_list:
+        for index, step in enumerate(col.transform):
+            if step.name == "vocabulary":
+                x = _vocabulary_step(x, step, col)
+            elif step.name == "pad":
+                x = _pad_step(x, step, col)
+            elif step.name != "none":
+                x = _numeric_step(x, step, col.output_name, index)
+        return x
     if not col.required:
         if col.fill is None:
             if col.transform and col.transform[0].name != "none":
@@ -147,7 +197,7 @@ def check_transformable(schema: Schema) -> None:
     """Fail before the pipeline starts on columns the transform job cannot handle."""
     for col in schema.columns:
         needs_fill = col.transform and col.transform[0].name not in ("none", "drop")
-        if not col.required and col.fill is None and needs_fill:
+        if not col.required and col.fill is None and needs_fill and not col.is_list:
             raise SchemaError(
                 f"{schema.source}: column {col.name!r} may be missing (required: false) and "
                 f"has transform {col.transform[0].name!r} but no fill; add "
@@ -218,6 +268,9 @@ def transform_rows(
         instance = {}
         for col in schema.columns:
             value = row.get(col.name)
+            if col.is_list:
+                instance[col.name] = [] if value is None else list(value)
+                continue
             if col.required:
                 if value is None:
                     raise SchemaError(f"row lacks required column {col.name!r}")

@@ -49,6 +49,7 @@ TRANSFORMS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
         "epsilon": (float, 0.01),
         "boundaries": ((list, tuple), None),
     },
+    "pad": {"length": (int, ...), "value": ((int, float, str), None)},
     "vocabulary": {
         "num_oov_buckets": (int, 1),
         "top_k": (int, None),
@@ -58,7 +59,9 @@ TRANSFORMS: dict[str, dict[str, tuple[type | tuple[type, ...], Any]]] = {
     },
 }
 NUMERIC_TRANSFORMS = ("z_score", "min_max", "log", "bucketize")
-TERMINAL_TRANSFORMS = ("bucketize", "vocabulary")
+TERMINAL_TRANSFORMS = ("bucketize", "vocabulary", "pad")
+LIST_TRANSFORMS = ("none", "drop", "z_score", "min_max", "log", "vocabulary", "pad")
+VAR_LENGTH = "var"
 VOCAB_OUTPUTS = ("ids", "one_hot", "multi_hot")
 
 
@@ -95,6 +98,9 @@ class Column:
             or "mean" (numeric columns: the training split's mean).
         transform: steps applied by `recio job transform`, in order; () passes it through.
         output: name of the transformed feature (default: the column name).
+        values: None for one value per row; "var" for a list of any length (tokens,
+            multi-labels; tf.Transform sees a SparseTensor); an int N for a fixed-size vector
+            (an embedding; a dense [batch, N] tensor). Example and Parquet inputs only.
     """
 
     name: str
@@ -103,6 +109,11 @@ class Column:
     fill: float | int | str | None = None
     transform: tuple[Step, ...] = ()
     output: str | None = None
+    values: int | str | None = None
+
+    @property
+    def is_list(self) -> bool:
+        return self.values is not None
 
     @property
     def output_name(self) -> str:
@@ -127,6 +138,8 @@ class Column:
             out["transform"] = steps[0] if len(steps) == 1 else steps
         if self.output:
             out["output"] = self.output
+        if self.values is not None:
+            out["values"] = self.values
         return out
 
 
@@ -204,7 +217,11 @@ class Schema:
         dtypes = {INT: tf.int64, FLOAT: tf.float32, STRING: tf.string}
         spec: dict[str, Any] = {}
         for col in self.columns:
-            if col.required:
+            if col.values == VAR_LENGTH:
+                spec[col.name] = tf.io.VarLenFeature(dtypes[col.type])
+            elif isinstance(col.values, int):
+                spec[col.name] = tf.io.FixedLenFeature([col.values], dtypes[col.type])
+            elif col.required:
                 spec[col.name] = tf.io.FixedLenFeature([], dtypes[col.type])
             else:
                 spec[col.name] = tf.io.VarLenFeature(dtypes[col.type])
@@ -284,7 +301,13 @@ def _parse_step(raw: Any, where: str) -> Step:
         if key == "boundaries" and isinstance(value, (list, tuple)):
             value = _boundaries(value, where)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            wanted = "a list" if isinstance(kind, tuple) else getattr(kind, "__name__", kind)
+            wanted = (
+                "a list"
+                if kind == (list, tuple)
+                else " or ".join(k.__name__ for k in kind)
+                if isinstance(kind, tuple)
+                else kind.__name__
+            )
             raise SchemaError(f"{where}: {name}.{key} must be {wanted}, got {value!r}")
         params.append((key, value))
     step = Step(name, tuple(params))
@@ -316,6 +339,8 @@ def _check_step_params(step: Step, where: str) -> None:
             raise SchemaError(f"{where}: bucketize takes 'num_buckets' or 'boundaries', not both")
         if buckets is not None and buckets < 2:
             raise SchemaError(f"{where}: bucketize.num_buckets must be >= 2")
+    if step.name == "pad" and step.get("length") < 1:
+        raise SchemaError(f"{where}: pad.length must be >= 1")
     if step.name == "vocabulary":
         output = step.get("output")
         if output not in VOCAB_OUTPUTS:
@@ -344,7 +369,7 @@ def _parse_column(raw: Any, index: int, source: str) -> Column:
     if not isinstance(name, str) or not name:
         raise SchemaError(f"{source}: column #{index + 1} needs a non-empty 'name'")
     where = f"{source}: column {name!r}"
-    known = {"name", "type", "required", "fill", "transform", "output"}
+    known = {"name", "type", "required", "fill", "transform", "output", "values"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise SchemaError(
@@ -386,7 +411,34 @@ def _parse_column(raw: Any, index: int, source: str) -> Column:
     output = raw.get("output")
     if output is not None and (not isinstance(output, str) or not output):
         raise SchemaError(f"{where}: 'output' must be a non-empty string")
-    return Column(name, kind, required, fill, steps, output)
+    values = raw.get("values")
+    if values is not None:
+        _check_list_column(values, fill, steps, where)
+    elif any(step.name == "pad" for step in steps):
+        raise SchemaError(f'{where}: pad takes a list column (give "values": "var")')
+    return Column(name, kind, required, fill, steps, output, values)
+
+
+def _check_list_column(values: Any, fill: Any, steps: tuple[Step, ...], where: str) -> None:
+    """A list-valued column: "var" or a size >= 1, no fill, transforms that take lists."""
+    fixed = isinstance(values, int) and not isinstance(values, bool) and values >= 1
+    if values != VAR_LENGTH and not fixed:
+        raise SchemaError(f'{where}: values must be "var" or a size >= 1, got {values!r}')
+    if fill is not None:
+        raise SchemaError(f"{where}: a list column has no fill (an absent list is empty)")
+    for step in steps:
+        if step.name not in LIST_TRANSFORMS:
+            raise SchemaError(
+                f"{where}: {step.name!r} takes one value per row; list columns take "
+                f"{', '.join(LIST_TRANSFORMS[1:])}"
+            )
+        if step.name == "vocabulary" and (
+            step.get("output") == "one_hot" or step.get("delimiter") is not None
+        ):
+            raise SchemaError(
+                f"{where}: a vocabulary over a list gives ids or multi_hot (no one_hot, no "
+                "delimiter: the values are the tokens)"
+            )
 
 
 def _check_chain(kind: str, steps: tuple[Step, ...], where: str) -> None:

@@ -5,6 +5,10 @@ key (and the salt), never on file order, bundle boundaries, worker count or Pyth
 `hash()`, so every run on every runner splits the same way, and rows that share a key — an image
 and its augmented copies — always land on the same side.
 
+More than two splits (`--splits train=0.8,eval=0.1,test=0.1`) cut [0, 1) into consecutive
+intervals: the splits other than train first, in the order given, then train, so that
+`train=0.8,eval=0.2` is exactly `eval_fraction=0.2`.
+
 Integer keys use the splitmix64 finaliser (vectorised); other keys use blake2b of their UTF-8 text.
 Without a key column, the row's values themselves are hashed.
 """
@@ -77,3 +81,69 @@ def is_eval(batch: Any, key: str | None, eval_fraction: float, salt: str = "") -
     if eval_fraction <= 0.0:
         return np.zeros(batch.num_rows, dtype=bool)
     return batch_fractions(batch, key, salt) < eval_fraction
+
+
+def parse_splits(text: str) -> tuple[tuple[str, float], ...]:
+    """`train=0.8,eval=0.1,test=0.1` -> (("train", 0.8), ("eval", 0.1), ("test", 0.1))."""
+    from pipeline.errors import JobOptionsError
+
+    out = []
+    for part in text.split(","):
+        name, sep, value = part.strip().partition("=")
+        try:
+            fraction = float(value)
+        except ValueError:
+            fraction = -1.0
+        if not sep or not name.strip():
+            fraction = -1.0
+        if fraction < 0:
+            raise JobOptionsError(
+                f"splits: {part.strip()!r} is not NAME=FRACTION (e.g. train=0.8,eval=0.1,test=0.1)",
+                params=("splits",),
+            )
+        out.append((name.strip(), fraction))
+    return tuple(out)
+
+
+def check_splits(splits: tuple[tuple[str, float], ...]) -> None:
+    """A train split, names that are words and unique, fractions > 0 that add up to 1."""
+    from pipeline.errors import JobOptionsError
+
+    names = [name for name, _ in splits]
+    if "train" not in names:
+        raise JobOptionsError("splits need one named train (the one analyzed)", params=("splits",))
+    if len(set(names)) != len(names):
+        raise JobOptionsError(f"splits: a name repeats in {', '.join(names)}", params=("splits",))
+    for name, fraction in splits:
+        if not name.replace("_", "").isalnum() or not name.isascii():
+            raise JobOptionsError(
+                f"splits: name {name!r} must be letters, digits and _", params=("splits",)
+            )
+        if not 0.0 < fraction <= 1.0:
+            raise JobOptionsError(
+                f"splits: {name}={fraction} must be in (0, 1]", params=("splits",)
+            )
+    total = sum(fraction for _, fraction in splits)
+    if abs(total - 1.0) > 1e-6:
+        raise JobOptionsError(f"splits: fractions add up to {total:g}, not 1", params=("splits",))
+
+
+def split_bounds(splits: tuple[tuple[str, float], ...]) -> list[tuple[str, float, float]]:
+    """(name, low, high) per split: the non-train splits first, in order, then train."""
+    ordered = [s for s in splits if s[0] != "train"] + [s for s in splits if s[0] == "train"]
+    out, low = [], 0.0
+    for name, fraction in ordered:
+        high = 1.0 if name == "train" else low + fraction
+        out.append((name, low, high))
+        low = high
+    return out
+
+
+def split_of_rows(
+    batch: Any, key: str | None, splits: tuple[tuple[str, float], ...], salt: str = ""
+) -> dict[str, np.ndarray]:
+    """{split name: boolean mask of its rows} for one record batch."""
+    fractions = batch_fractions(batch, key, salt)
+    return {
+        name: (fractions >= low) & (fractions < high) for name, low, high in split_bounds(splits)
+    }

@@ -1,4 +1,4 @@
-"""`recio job transform`: raw CSV or Example TFRecords -> tf.Transform outputs.
+"""`recio job transform`: raw CSV, Example TFRecords or Parquet -> tf.Transform outputs.
 
 The training split goes through `AnalyzeAndTransformDataset`, the eval split through
 `TransformDataset` with the same transform, so eval never leaks into the statistics. The
@@ -22,6 +22,7 @@ from pipeline import progress
 from pipeline._files import is_remote, join, scratch_dir
 from pipeline.cloud import check_cloud_access
 from pipeline.csv_format import file_columns
+from pipeline.errors import SchemaError
 from pipeline.inputs import check_remote_paths, detect_format, expand_inputs
 from pipeline.job_schema import infer_example_schema, options_csv_schema, with_roles
 from pipeline.layout import (
@@ -56,7 +57,14 @@ MANAGED = (
 
 def _schema_for(options: TransformJobOptions, files: list[str], fmt: str) -> Schema:
     if fmt == "csv":
-        return options_csv_schema(options, files)
+        schema = options_csv_schema(options, files)
+        lists = [c.name for c in schema.columns if c.is_list]
+        if lists:
+            raise SchemaError(
+                f"{schema.source}: column {lists[0]!r} is a list (values); CSV input holds one "
+                "value per cell: read Example TFRecords or Parquet (recio convert) instead"
+            )
+        return schema
     if isinstance(options.schema, Schema):
         schema = options.schema
     elif options.schema:
@@ -136,7 +144,8 @@ def run_transform_job(
         prepare_output(options.output, MANAGED, overwrite=options.overwrite)
     temp_dir = _temp_dir(options)
     data_dir = join(options.output, DATA_DIR)
-    with_eval = options.eval_fraction > 0
+    split_fractions = options.split_fractions
+    others = [name for name, _ in split_fractions if name != "train"]
 
     def write_split(name: str, data: Any, metadata: Any) -> None:
         deferred = metadata.deferred_metadata | f"{name.title()}Schema" >> beam.Map(
@@ -169,8 +178,8 @@ def run_transform_job(
                 read["batches"], read[beam_io.BAD], written_bad, options.max_bad_rows
             )
             split = batches | "SplitTrainEval" >> beam.ParDo(
-                beam_io.SplitBatchFn(schema.key, options.eval_fraction, options.split_salt)
-            ).with_outputs(beam_io.EVAL, main="train")
+                beam_io.SplitBatchFn(schema.key, split_fractions, options.split_salt)
+            ).with_outputs(*others, main="train")
             config = schema.tensor_adapter_config()
             (train, train_meta), transform_fn = (
                 split.train,
@@ -179,12 +188,14 @@ def run_transform_job(
                 preprocessing_fn, output_record_batches=True
             )
             write_split("train", train, train_meta)
-            if with_eval:
-                evaluation, eval_meta = (
-                    (split[beam_io.EVAL], config),
+            for name in others:
+                transformed, meta = (
+                    (split[name], config),
                     transform_fn,
-                ) | "TransformEval" >> tft_beam.TransformDataset(output_record_batches=True)
-                write_split("eval", evaluation, eval_meta)
+                ) | f"Transform{name.title()}" >> tft_beam.TransformDataset(
+                    output_record_batches=True
+                )
+                write_split(name, transformed, meta)
             _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(options.output)
             raw_metadata = dataset_metadata.DatasetMetadata(schema.tf_metadata_schema())
             _ = raw_metadata | "WriteRawMetadata" >> tft_beam.WriteMetadata(
@@ -204,7 +215,7 @@ def run_transform_job(
             counters,
             f"{name}_rows_written",
         )
-        for name in (("train", "eval") if with_eval else ("train",))
+        for name in ("train", *others)
     }
     _write_split_stats(options.output, splits)
     result = JobResult.finished(
@@ -219,6 +230,7 @@ def run_transform_job(
         inputs=tuple(files),
         extra={
             "eval_fraction": options.eval_fraction,
+            "splits": dict(split_fractions),
             "module_file": options.module_file,
             "transform_fn": join(options.output, TRANSFORM_FN_DIR),
         },

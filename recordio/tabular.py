@@ -408,29 +408,39 @@ def _feature_maker(name: str, typ: Any) -> Any:
     return lambda v: None if v is None else wrap([v])
 
 
+def parquet_record_batches(
+    source: Any, *, batch_records: int = BATCH_RECORDS, name: str | None = None
+) -> Iterator[list[bytes]]:
+    """Serialized Examples from one Parquet file (a path or an open binary file), per batch."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    schema = parquet.schema_arrow
+    try:
+        makers = [_feature_maker(f.name, f.type) for f in schema]
+    except ConvertError as error:
+        error.path = name or (source if isinstance(source, str) else None)
+        raise
+    names = schema.names
+    for batch in parquet.iter_batches(batch_size=batch_records):
+        columns = [
+            [make(v) for v in col.to_pylist()]
+            for make, col in zip(makers, batch.columns, strict=True)
+        ]
+        yield [
+            encode_example({n: v for n, v in zip(names, row, strict=True) if v is not None})
+            for row in zip(*columns, strict=True)
+        ]
+
+
 def parquet_to_records(paths: list[str], out: str, *, batch_records: int = BATCH_RECORDS,
                        compression: CompressionLike = None) -> int:  # fmt: skip
     """Write the rows of Parquet files as Examples (see the module docstring for the types)."""
-    import pyarrow.parquet as pq
-
     count = 0
     with TFRecordWriter(out, Compression_for(out, compression)) as writer:
         for path in paths:
-            source = pq.ParquetFile(path)
-            makers = [_feature_maker(f.name, f.type) for f in source.schema_arrow]
-            names = source.schema_arrow.names
-            for batch in source.iter_batches(batch_size=batch_records):
-                columns = [
-                    [make(v) for v in col.to_pylist()]
-                    for make, col in zip(makers, batch.columns, strict=True)
-                ]
-                for row in zip(*columns, strict=True):
-                    writer.write(
-                        encode_example(
-                            {n: v for n, v in zip(names, row, strict=True) if v is not None}
-                        )
-                    )
-                count += batch.num_rows
+            for records in parquet_record_batches(path, batch_records=batch_records):
+                count += writer.write_many(records)
     return count
 
 
@@ -527,6 +537,7 @@ __all__ = [
     "bytes_for_json",
     "convert",
     "format_of",
+    "parquet_record_batches",
     "parquet_to_records",
     "records_to_csv",
     "records_to_parquet",

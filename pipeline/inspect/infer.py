@@ -1,8 +1,8 @@
 """What a profile says each feature is, and that schema in the three forms tools read.
 
 * `pbtxt`: a tensorflow_metadata Schema (what TFX, tf.Transform and TFDV read);
-* `json`: recio's schema JSON for the jobs (`--schema`); the jobs take one value per feature, so
-  list-valued features are left out of it and named in `InferredSchema.left_out`;
+* `json`: recio's schema JSON for the jobs (`--schema`); list-valued features get `"values"`:
+  their fixed size, or "var";
 * `python`: a `tf.io` feature spec to paste into a parsing function.
 
 A feature is fixed-length when every record holds it with the same number of values (a scalar
@@ -70,11 +70,6 @@ class InferredSchema:
     features: tuple[InferredFeature, ...]
     records: int
     unknown: tuple[str, ...] = ()
-
-    @property
-    def left_out(self) -> tuple[str, ...]:
-        """Features the jobs' schema JSON cannot hold yet (more than one value per record)."""
-        return tuple(f.name for f in self.features if not f.scalar)
 
 
 def infer_schema(profile: DatasetProfile, *, max_domain: int = 50) -> InferredSchema:
@@ -146,13 +141,13 @@ def to_pbtxt(schema: InferredSchema) -> str:
 
 
 def to_job_json(schema: InferredSchema) -> str:
-    """recio's schema JSON (`--schema` of the jobs): the one-value features."""
+    """recio's schema JSON (`--schema` of the jobs)."""
     columns = []
     for feature in schema.features:
-        if not feature.scalar:
-            continue
         column: dict[str, Any] = {"name": feature.name, "type": str(feature.kind)}
-        if not feature.fixed:
+        if not feature.scalar:
+            column["values"] = feature.max_values if feature.fixed else "var"
+        elif not feature.fixed:
             column["required"] = False
         columns.append(column)
     return json.dumps({"columns": columns}, indent=2) + "\n"

@@ -76,7 +76,7 @@ def schema(
             "-f",
             case_sensitive=False,
             help="pbtxt: tensorflow_metadata Schema (TFX, tf.Transform, TFDV); json: recio's "
-            "schema for the jobs' --schema (one-value features); python: a tf.io feature spec.",
+            "schema for the jobs' --schema; python: a tf.io feature spec.",
         ),
     ] = SchemaFormat.pbtxt,
     output: Annotated[
@@ -112,11 +112,6 @@ def schema(
     else:
         _write_text(output, text)
         _console.info(f"Wrote the schema of {len(inferred.features)} features to {output}")
-    if fmt is SchemaFormat.json and inferred.left_out:
-        _console.info(
-            "left out of the JSON schema (more than one value per record; the jobs take one): "
-            + ", ".join(inferred.left_out)
-        )
     if inferred.unknown:
         _console.info(
             "left out (never holds a value, or holds values of different kinds): "

@@ -270,7 +270,7 @@ def transform_command(
         typer.Option("--module-file", help="Python file with a top-level preprocessing_fn."),
     ] = None,
     input_format: Annotated[
-        str, typer.Option("--input-format", help="auto, csv or tfrecord.")
+        str, typer.Option("--input-format", help="auto, csv, tfrecord or parquet.")
     ] = "auto",
     label: Label = None,
     key: Key = None,
@@ -280,6 +280,15 @@ def transform_command(
     split_salt: Annotated[
         str, typer.Option("--split-salt", help="Changes the split, deterministically.")
     ] = "",
+    splits: Annotated[
+        str | None,
+        typer.Option(
+            "--splits",
+            help="Named splits by key hash, e.g. train=0.8,eval=0.1,test=0.1 (replaces "
+            "--eval-fraction; train is analyzed, the others transformed with it).",
+            show_default=False,
+        ),
+    ] = None,
     infer_rows: InferRows = 100_000,
     max_bad_rows: MaxBadRows = None,
     shards: Shards = 0,
@@ -302,6 +311,7 @@ def transform_command(
     """
     _start(quiet)
     from pipeline.options import TransformJobOptions
+    from pipeline.split import parse_splits
     from pipeline.transform_job import run_transform_job
 
     paths, schema = _builtin.resolve(inputs, schema)
@@ -316,6 +326,7 @@ def transform_command(
         key=key,
         eval_fraction=eval_fraction,
         split_salt=split_salt,
+        splits=parse_splits(splits) if splits else None,
         infer_rows=infer_rows,
         max_bad_rows=max_bad_rows,
         shards=shards,

@@ -271,6 +271,32 @@ def test_a_second_run_writes_identical_bytes(data, transform_result) -> None:
             assert a == (Path(again.output) / f).read_bytes(), f
 
 
+def test_named_splits_by_key_hash(data) -> None:
+    from pipeline import TransformJobOptions, run_transform_job
+    from pipeline.split import int_key_fractions
+
+    result = run_transform_job(
+        TransformJobOptions(
+            inputs=(str(data["csv"]),),
+            output=str(data["root"] / "tft_splits"),
+            schema=str(data["schema"]),
+            splits=(("train", 0.6), ("eval", 0.2), ("test", 0.2)),
+        )
+    )
+    assert set(result.splits) == {"train", "eval", "test"}
+    out = result.output
+    rows = {
+        name: _read_examples([os.path.join(out, f) for f in result.splits[name].files])
+        for name in result.splits
+    }
+    assert sum(len(r) for r in rows.values()) == ROWS  # the good rows, each in one split
+    ids = np.array([r["id"] for r in _good_rows(data)])
+    fractions = int_key_fractions(ids)
+    want_test = set(ids[(fractions >= 0.2) & (fractions < 0.4)].tolist())
+    assert {e["id"][0] for e in rows["test"]} == want_test
+    assert (Path(out) / "stats" / "test.json").is_file()
+
+
 def test_analyzer_statistics_match_numpy_on_the_train_split(data, transform_result) -> None:
     from pipeline.split import int_key_fractions
 

@@ -192,3 +192,30 @@ def test_bucketize_boundaries_parse_and_round_trip() -> None:
     schema = parse_schema({"columns": [column]})
     assert schema.column("a").transform[0].get("boundaries") == (0.0, 2.5)
     assert parse_schema(json.loads(schema.to_json())) == schema
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ({"values": 0}, "values must be"),
+        ({"values": "many"}, "values must be"),
+        ({"values": "var", "fill": 0.0}, "no fill"),
+        ({"values": "var", "transform": {"name": "bucketize", "num_buckets": 3}}, "one value"),
+        ({"transform": {"name": "pad", "length": 3}}, "pad takes a list column"),
+        ({"values": "var", "transform": {"name": "pad", "length": 0}}, "pad.length"),
+    ],
+)
+def test_list_columns_are_checked(column: dict, message: str) -> None:
+    with pytest.raises(SchemaError, match=message):
+        parse_schema({"columns": [{"name": "a", "type": "float", **column}]})
+
+
+def test_list_columns_round_trip_and_give_their_feature_spec() -> None:
+    data = {"columns": [
+        {"name": "t", "type": "bytes", "values": "var", "transform": "vocabulary"},
+        {"name": "v", "type": "float", "values": 4, "transform": "z_score"},
+        {"name": "s", "type": "int64", "values": "var", "transform": {"name": "pad", "length": 2}},
+    ]}  # fmt: skip
+    schema = parse_schema(data)
+    assert parse_schema(json.loads(schema.to_json())) == schema
+    assert [c.values for c in schema.columns] == ["var", 4, "var"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from pipeline.split import batch_fractions, bytes_key_fraction, int_key_fractions, is_eval
 
@@ -55,3 +56,36 @@ def test_batch_split_by_int_key_string_key_and_row() -> None:
     by_row = batch_fractions(batch, None)
     np.testing.assert_array_equal(by_row, batch_fractions(batch, None))
     assert not is_eval(batch, "id", 0.0).any()
+
+
+def test_named_splits_parse_check_and_cut_the_unit_interval() -> None:
+    import pyarrow as pa
+
+    from pipeline.errors import JobOptionsError
+    from pipeline.split import check_splits, is_eval, parse_splits, split_bounds, split_of_rows
+
+    splits = parse_splits("train=0.8, eval=0.1,test=0.1")
+    assert splits == (("train", 0.8), ("eval", 0.1), ("test", 0.1))
+    check_splits(splits)
+    assert [(n, round(lo, 6), round(hi, 6)) for n, lo, hi in split_bounds(splits)] == [
+        ("eval", 0.0, 0.1),
+        ("test", 0.1, 0.2),
+        ("train", 0.2, 1.0),
+    ]
+    for bad, message in (
+        ("eval=0.5,test=0.5", "named train"),
+        ("train=0.8,eval=0.1", "add up to 0.9"),
+        ("train=0.5,train=0.5", "repeats"),
+        ("train", "NAME=FRACTION"),
+        ("train=0.9,ev al=0.1", "letters"),
+    ):
+        with pytest.raises(JobOptionsError, match=message):
+            check_splits(parse_splits(bad))
+    batch = pa.record_batch([pa.array([[i] for i in range(5000)], pa.large_list(pa.int64()))],
+                            names=["id"])  # fmt: skip
+    masks = split_of_rows(batch, "id", splits, salt="s")
+    total = sum(mask.astype(int) for mask in masks.values())
+    assert (total == 1).all()  # every row in exactly one split
+    assert 0.07 < masks["test"].mean() < 0.13
+    two = split_of_rows(batch, "id", (("train", 0.8), ("eval", 0.2)), salt="s")
+    assert (two["eval"] == is_eval(batch, "id", 0.2, salt="s")).all()  # same as eval_fraction

@@ -140,9 +140,9 @@ def test_job_json_is_a_recio_schema(tmp_path: Path) -> None:
     path = write(tmp_path / "a.tfrecord", make_rows(100, 2))
     inferred = infer_schema(profile_files([path]))
     schema = parse_schema(json.loads(render(inferred, "json")))
-    assert schema.names == ["color", "id", "label", "opt", "price"]
+    assert schema.names == ["color", "id", "label", "opt", "price", "tokens", "vec"]
     assert not schema.column("opt").required and schema.column("label").required
-    assert inferred.left_out == ("tokens", "vec")
+    assert (schema.column("tokens").values, schema.column("vec").values) == ("var", 3)
 
 
 def test_skew_flags_drift_and_nothing_on_a_clean_split(tmp_path: Path) -> None:
