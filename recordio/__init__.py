@@ -5,9 +5,10 @@ errors that name the file, record and byte offset, and tf.train.Example encoding
 TensorFlow or the protobuf library.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from recordio._backend import BACKEND
 from recordio._salvage import Damage
-from recordio.access import IndexedReader
 from recordio.compression import Compression, CompressionLike
 from recordio.convert import text_to_tfrecords, tfrecords_to_json
 from recordio.errors import (
@@ -37,19 +38,48 @@ from recordio.example import (
     encode_sequence_example,
 )
 from recordio.files import expand_paths, is_record_file, record_files, shard_names
-from recordio.index import (
-    RecordIndex,
-    build_index,
-    count_records,
-    index_file,
-    index_path,
-    load_index,
-    write_index,
-)
 from recordio.kinds import Kind
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
+from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
 from recordio.verify import VerifyReport, verify_file
 from recordio.writer import TFRecordWriter, write_records
+
+if TYPE_CHECKING:
+    from recordio.access import IndexedReader
+    from recordio.index import (
+        RecordIndex,
+        build_index,
+        count_records,
+        index_file,
+        index_path,
+        load_index,
+        write_index,
+    )
+
+# Index and random access need numpy: imported on first use, so `import recordio` (and the
+# CLI's start-up) stays light.
+_LAZY = {
+    "IndexedReader": "recordio.access",
+    "RecordIndex": "recordio.index",
+    "build_index": "recordio.index",
+    "count_records": "recordio.index",
+    "index_file": "recordio.index",
+    "index_path": "recordio.index",
+    "load_index": "recordio.index",
+    "write_index": "recordio.index",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recordio' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BACKEND",
@@ -72,9 +102,11 @@ __all__ = [
     "RecordIOError",
     "RecordIndex",
     "RecordTooLargeError",
+    "RecoverReport",
     "StaleIndexError",
     "TFRecordReader",
     "TFRecordWriter",
+    "TooMuchDamageError",
     "TrailingDataError",
     "TruncatedRecordError",
     "UnknownCompressionError",
@@ -94,6 +126,8 @@ __all__ = [
     "load_index",
     "read_records",
     "record_files",
+    "recover_file",
+    "salvage_records",
     "shard_names",
     "text_to_tfrecords",
     "tfrecords_to_json",

@@ -5,6 +5,7 @@ Set RECIO_PURE_PYTHON=1 to force the pure-Python backend (tests compare both).
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -15,7 +16,7 @@ def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("RECIO_PURE_PYTHON"):
         return None, "python (forced by RECIO_PURE_PYTHON)"
     try:
-        from recordio import _speedups  # type: ignore[attr-defined]
+        _speedups = importlib.import_module("recordio._speedups")
     except ImportError:
         return None, "python"
     return _speedups, "c (hardware crc)" if _speedups.HARDWARE_CRC else "c (table crc)"
@@ -30,6 +31,7 @@ if _speedups is not None:
     masked_crc32c = _speedups.masked_crc32c
     scan_headers = _speedups.scan_headers
     gather = _speedups.gather
+    find_header = _speedups.find_header
 else:
     scan = _framing.scan
     frame = _framing.frame
@@ -37,6 +39,7 @@ else:
     masked_crc32c = _framing.masked_crc32c
     scan_headers = _framing.scan_headers
     gather = _framing.gather
+    find_header = _framing.find_header
 
 # Large records: google-crc32c runs several CRC streams at once (about 30 GB/s).
 big_crc = getattr(_framing, "_google", None)
@@ -46,6 +49,7 @@ __all__ = [
     "BACKEND",
     "big_crc",
     "crc32c",
+    "find_header",
     "frame",
     "gather",
     "masked_crc32c",

@@ -155,6 +155,19 @@ def scan_headers(buf: bytes, pos: int, max_len: int, base: int) -> tuple[bytes, 
     return struct.pack(f"<{len(starts)}Q", *starts), pos, status, a, b
 
 
+def find_header(buf: bytes, start: int, max_len: int) -> int:
+    """Salvage: the first position from `start` holding a header whose length CRC checks out
+    (length at most `max_len`), or where fewer than 12 bytes are left; len(buf) if neither."""
+    end = len(buf)
+    pos = max(0, start)
+    while pos + HEADER <= end:
+        length, stored = _unpack_header(buf, pos)
+        if masked_crc32c(buf[pos : pos + 8]) == stored and length <= max_len:
+            return pos
+        pos += 1
+    return pos if pos < end else end
+
+
 def gather(
     buf: bytes, starts: Sequence[int], lengths: Sequence[int], verify: bool
 ) -> tuple[list[bytes], int, int, int, int]:

@@ -264,10 +264,10 @@ def inflate_pieces(
                 window = file.read(LARGEST_WHOLE_MEMBER)
                 if len(window) <= 64:
                     break
-            resume = None if found is None else base + found
+            if found is None:  # nothing to resume at: the reader reports it as the end
+                raise
+            resume = base + found
             on_damage(error, resume)
-            if resume is None:
-                return
             file.seek(resume)
             at, head = resume, b""
 

@@ -125,19 +125,27 @@ class Salvage:
     def resync(self, buf: bytes, start: int) -> int:
         """The next position in buf that may start an intact record (the scan re-checks it)."""
         scan = _backend.scan
-        for candidate in range(start, len(buf)):
-            records, _, status, _, _ = scan(buf, candidate, True, self._limit, 1, _backend.big_crc)
-            if records or status == STOP_NEED:
-                return candidate  # a whole record, or a valid header / too few bytes to tell
+        find = _backend.find_header
+        candidate = start - 1
+        while (candidate := find(buf, candidate + 1, self._limit)) < len(buf):
+            records, after, status, _, _ = scan(
+                buf, candidate, True, self._limit, 1, _backend.big_crc
+            )
+            if status == STOP_NEED and not records:
+                return candidate  # a valid header / too few bytes to tell: read on
+            if records and self._record_may_start(buf, after, cut_ok=True):
+                # A whole record followed by another header (or the end of what is read): a
+                # frame embedded in a damaged record's payload is followed by neither.
+                return candidate
         return len(buf)
 
     @staticmethod
-    def _record_may_start(buf: bytes, pos: int) -> bool:
+    def _record_may_start(buf: bytes, pos: int, *, cut_ok: bool = False) -> bool:
         """Whether a record may start at `pos`: a header whose length CRC checks out, or the
         very end of the file (the reader reads on until buf holds a header or the file ends).
-        A few stray bytes there say the length is stale."""
+        A few stray bytes there say the length is stale (unless `cut_ok`: buf may end there)."""
         if len(buf) - pos < HEADER:
-            return len(buf) == pos
+            return len(buf) == pos or cut_ok
         stored = int.from_bytes(buf[pos + 8 : pos + HEADER], "little")
         return _backend.masked_crc32c(buf[pos : pos + 8]) == stored
 

@@ -181,12 +181,11 @@ class InflateSource:
             if not self._more_input():
                 found = None
                 break
-        resume = None if found is None else self._fed - len(self._tail) + found
-        self._on_damage(error, resume)
-        self._error = None
-        if found is None:
+        if found is None:  # nothing to resume at: the reader reports it as the end
             self._tail = b""
             return False
+        self._on_damage(error, self._fed - len(self._tail) + found)
+        self._error = None
         self._tail = self._tail[found:]
         self._inflater = decompressor_raw()
         self._crc = self._size = 0
@@ -459,6 +458,15 @@ def open_source(
             except ValueError:
                 sized = False
             if sized:
-                return MemberSource(file, path=path, strict=strict, prefix=head, workers=workers)
+                return MemberSource(
+                    file,
+                    path=path,
+                    strict=strict,
+                    prefix=head,
+                    workers=workers,
+                    on_damage=on_damage,
+                )
             prefix = head
-    return InflateSource(file, compression, path=path, strict=strict, prefix=prefix)
+    return InflateSource(
+        file, compression, path=path, strict=strict, prefix=prefix, on_damage=on_damage
+    )

@@ -396,6 +396,30 @@ done:
     return Py_BuildValue("(NniKK)", records, i, status, a, b);
 }
 
+/* Salvage: the first position in buf[start:] holding a header whose length CRC checks out and
+ * whose length is at most max_len; len(buf) when there is none. Also stops where fewer than 12
+ * bytes are left (the caller reads on). */
+static PyObject *py_find_header(PyObject *self, PyObject *args) {
+    Py_buffer buf;
+    Py_ssize_t start;
+    unsigned long long max_len;
+    if (!PyArg_ParseTuple(args, "y*nK:find_header", &buf, &start, &max_len)) return NULL;
+    const unsigned char *data = buf.buf;
+    Py_ssize_t end = buf.len, pos = start < 0 ? 0 : start, found = end;
+    Py_BEGIN_ALLOW_THREADS
+    for (; pos + 12 <= end; pos++) {
+        const unsigned char *h = data + pos;
+        if (le32(h + 8) == mask(crc32c(0, h, 8)) && le64(h) <= max_len) {
+            found = pos;
+            break;
+        }
+    }
+    if (found == end && pos < end) found = pos; /* a possible header cut by the end of buf */
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&buf);
+    return PyLong_FromSsize_t(found);
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS, "CRC-32C of a bytes-like object, continuing from value."},
     {"masked_crc32c", py_masked_crc32c, METH_VARARGS, "TFRecord's masked CRC-32C."},
@@ -403,6 +427,7 @@ static PyMethodDef methods[] = {
     {"frame", py_frame, METH_O, "Frame a sequence of records as TFRecord bytes."},
     {"scan_headers", py_scan_headers, METH_VARARGS, "Record start offsets from headers only."},
     {"gather", py_gather, METH_VARARGS, "Checked records at given offsets of a buffer."},
+    {"find_header", py_find_header, METH_VARARGS, "Next position with a valid length CRC."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -135,8 +135,22 @@ class IndexedReader(Sequence[bytes]):
         return self.take([item])[0]
 
     def __iter__(self) -> Iterator[bytes]:
-        """Every record in order, read in batches."""
-        n = len(self)
+        """Every record in order, read in batches (a one-stream file: in one pass)."""
+        index = self.record_index
+        if index.compression is not Compression.NONE and index.member_count <= 1:
+            from recordio.reader import TFRecordReader
+
+            self._check_unchanged()
+            with TFRecordReader(
+                self.path,
+                index.compression,
+                verify=self.verify,
+                max_record_bytes=self.max_record_bytes,
+            ) as reader:
+                for batch in reader.iter_batches(4096):
+                    yield from batch
+            return
+        n = len(index)
         for start in range(0, n, 4096):
             yield from self.take(range(start, min(n, start + 4096)))
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import functools
 import io
 import json
 import math
@@ -40,6 +41,7 @@ from itertools import islice
 from typing import Any, BinaryIO
 
 from recordio import wire
+from recordio._salvage import Damage
 from recordio.cells import cell_kind, widen
 from recordio.compression import Compression, CompressionLike
 from recordio.errors import ConvertError, ExampleDecodeError, OptionError
@@ -560,10 +562,12 @@ def tfrecords_to_json(
     verify: bool = True,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     stdin: BinaryIO | None = None,
+    on_damage: Callable[[str, Damage], None] | None = None,
 ) -> Iterator[Any]:
     """Records of the files in order (`-` = stdin), each as its JSON form or (`raw`) base64 text.
 
-    `skip` and `limit` count records over all files together.
+    `skip` and `limit` count records over all files together. `on_damage` (salvage) gets the
+    file and each damaged region, and reading carries on at the next intact record.
     """
     if skip < 0:
         raise OptionError(f"skip must be >= 0, got {skip}", params=("skip",))
@@ -576,6 +580,7 @@ def tfrecords_to_json(
         verify=verify,
         max_record_bytes=max_record_bytes,
         stdin=stdin,
+        on_damage=on_damage,
     )
     stop = None if limit is None else skip + limit
     for path, index, offset, record in islice(records, skip, stop):
@@ -593,15 +598,22 @@ def tfrecords_to_json(
 
 
 def _records_with_place(
-    paths: list[str], compression: Any, *, stdin: BinaryIO | None, **options: Any
+    paths: list[str],
+    compression: Any,
+    *,
+    stdin: BinaryIO | None,
+    on_damage: Callable[[str, Damage], None] | None,
+    **options: Any,
 ) -> Iterator[tuple[str, int, int, bytes]]:
     """(file, record index, stream offset, record) for every record of every file."""
     for path in paths:
         source: Any = path
         if path == "-":
             source = stdin if stdin is not None else sys.stdin.buffer
+        name = path if path != "-" else "<stdin>"
+        if on_damage is not None:
+            options["on_damage"] = functools.partial(on_damage, name)
         with TFRecordReader(source, compression, **options) as reader:
-            name = path if path != "-" else "<stdin>"
             index = 0
             offset = 0
             for batch in reader.iter_batches():

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import typer
 
-from recio.cli import _console, _errors, data, demo, jobs, records, training
+from recio.cli import _console, _errors, access, data, demo, jobs, records, training
 
 app = typer.Typer(
     name="recio",
@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-for _module in (records, data, jobs, training, demo):
+for _module in (records, access, data, jobs, training, demo):
     _module.register(app)
 
 __all__ = ["app", "main"]

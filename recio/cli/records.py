@@ -188,6 +188,14 @@ def read(
         bool, typer.Option("--no-verify", help="Do not check the CRCs (faster, but unsafe).")
     ] = False,
     max_record_bytes: MaxRecordBytes = DEFAULT_MAX_RECORD_BYTES,
+    salvage: Annotated[
+        bool,
+        typer.Option(
+            "--salvage",
+            help="Read past damage: skip to the next intact record (or gzip member), list each "
+            "skipped region on stderr, exit 3 at the end.",
+        ),
+    ] = False,
 ) -> None:
     """Print the records of TFRecord files, decoded from tf.train.Example.
 
@@ -202,6 +210,7 @@ def read(
 
     paths = _expand(files)
     _refuse_terminal_stdin(paths)
+    _DAMAGE_SEEN.clear()
     table = fmt is OutputFormat.table
     if table and raw:
         _console.abort("--raw prints base64 lines; drop --format table")
@@ -217,11 +226,33 @@ def read(
         strict=not lenient,
         verify=not no_verify,
         max_record_bytes=max_record_bytes,
+        on_damage=_report_damage if salvage else None,
     )
     if table:
         _print_table(rows, shown, more_hint=limit is None)
     else:
         _print_lines(rows, raw=raw)
+    if _DAMAGE_SEEN:
+        raise typer.Exit(_console.EXIT_DAMAGED)
+
+
+_DAMAGE_SEEN: list[object] = []
+MAX_SALVAGE_REGIONS = 10_000
+
+
+def _report_damage(path: str, region: object) -> None:
+    """--salvage: one line per skipped region, on stderr; give up past MAX_SALVAGE_REGIONS."""
+    from recio.cli.access import describe_region
+    from recordio.recover import TooMuchDamageError
+
+    _DAMAGE_SEEN.append(region)
+    if len(_DAMAGE_SEEN) > MAX_SALVAGE_REGIONS:
+        raise TooMuchDamageError(
+            f"more than {MAX_SALVAGE_REGIONS} damaged regions",
+            path=path,
+            hint="is this a TFRecord file?",
+        )
+    _console.info(f"{path}: {describe_region(region)}")
 
 
 def verify(

@@ -30,8 +30,11 @@ from recordio import (
             ("strict",),
             "the file was cut short; --lenient ignores this as TF does",
         ),
-        ("DataflowRunner needs project, region", ("project", "region"),
-         "DataflowRunner needs --project, --region"),  # fmt: skip
+        (
+            "DataflowRunner needs project, region",
+            ("project", "region"),
+            "DataflowRunner needs --project, --region",
+        ),  # fmt: skip
         ("fmt='raw' reads other text", ("fmt",), "--raw reads other text"),
         ("pass fmt to say how", ("fmt",), "pass --format to say how"),
         # a word that is no listed parameter stays as it is

@@ -100,13 +100,29 @@ def use_backend(name: str) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         if name == "c":
             speedups = pytest.importorskip("recordio._speedups")
-            for attr in ("scan", "frame", "crc32c", "masked_crc32c", "scan_headers", "gather"):
+            for attr in (
+                "scan",
+                "frame",
+                "crc32c",
+                "masked_crc32c",
+                "scan_headers",
+                "gather",
+                "find_header",
+            ):
                 patch.setattr(_backend, attr, getattr(speedups, attr))
         elif name in ("python", "table"):
             if name == "table":
                 patch.setattr(_framing, "crc32c", _framing.crc32c_table)
                 patch.setattr(_backend, "big_crc", None)
-            for attr in ("scan", "frame", "crc32c", "masked_crc32c", "scan_headers", "gather"):
+            for attr in (
+                "scan",
+                "frame",
+                "crc32c",
+                "masked_crc32c",
+                "scan_headers",
+                "gather",
+                "find_header",
+            ):
                 patch.setattr(_backend, attr, getattr(_framing, attr))
         else:  # pragma: no cover - a typo in a test
             raise ValueError(f"unknown backend {name!r}")

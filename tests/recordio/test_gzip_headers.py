@@ -69,14 +69,17 @@ path, size, codec, member, zeros = sys.argv[1:]
 record = bytes(int(size)) if zeros == "1" else os.urandom(int(size))
 write_records(path, [b"a", record, b"b"], codec, member_bytes=int(member))
 """
-# ru_maxrss never goes down: measure the read in a fresh process, against its own start.
+# A fresh process, measured against its own start: VmHWM is its own peak resident size
+# (ru_maxrss would carry the parent's peak over exec, and could not fail here).
 READ = """
-import resource, sys
+import sys
 from recordio import TFRecordReader
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def hwm():
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+base = hwm()
 sizes = [len(r) for r in TFRecordReader(sys.argv[1], workers=1)]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(sizes[1], base, peak)
+print(sizes[1], base, hwm())
 """
 
 

@@ -215,3 +215,37 @@ def test_a_reader_pickles_into_another_process_state(tmp_path: Path) -> None:
     assert clone.take([19, 0]) == [records[19], records[0]]
     reader.close()
     clone.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 300), max_size=20),
+    junk=st.binary(max_size=40),
+    cut=st.integers(0, 50),
+)
+def test_the_c_primitives_match_their_python_twins(sizes, junk, cut) -> None:
+    speedups = pytest.importorskip("recordio._speedups")
+    from recordio import _framing
+    from tests.recordio._support import frame, starts
+
+    records = [bytes([i]) * size for i, size in enumerate(sizes)]
+    data = junk + frame(records)
+    data = data[: max(0, len(data) - cut)]
+    for pos in {0, min(len(data), len(junk)), min(len(data), len(junk) + 1)}:
+        assert speedups.scan_headers(data, pos, 1 << 20, 7) == _framing.scan_headers(
+            data, pos, 1 << 20, 7
+        )
+        assert speedups.find_header(data, pos, 1 << 20) == _framing.find_header(data, pos, 1 << 20)
+    whole = frame(records)
+    bounds = np.array(starts(records)[:-1], dtype=np.uint64)
+    lengths = np.array([len(r) for r in records], dtype=np.uint64)
+    assert speedups.gather(whole, bounds, lengths, True) == _framing.gather(
+        whole, bounds, lengths, True
+    )
+    if records:
+        wrong = lengths.copy()
+        wrong[-1] += 1
+        assert (
+            speedups.gather(whole, bounds, wrong, True)[1:]
+            == _framing.gather(whole, bounds, wrong, True)[1:]
+        )
