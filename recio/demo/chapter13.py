@@ -116,7 +116,7 @@ def run_chapter13(
     def show(name: str) -> None:
         stage = report.stage(name)
         out = "" if stage.records_out is None else f" -> {_count(stage.records_out)} out"
-        emit(f"   {name}: {_count(stage.rows_in)} in{out} in {stage.seconds:.1f} s; {stage.detail}")
+        emit(f"   {name}: {_count(stage.rows_in)} in{out}, {stage.seconds:.1f} s; {stage.detail}")
 
     steps.start("digits: scikit-learn's 1,797 digits as 28x28 Examples in GZIP shards, verified")
     digit_files = images_leg.write_and_verify(root, report, sizes.images)
@@ -142,8 +142,9 @@ def run_chapter13(
         examples = tables_leg.csv_job(root, report, csv_path, source)
         show("csv job")
 
-        # tf.Transform runs before any Keras training: its analyzers' SavedModel does not
-        # survive a Keras fit earlier in the same process (TF's global state)
+        # The Beam jobs run before any Keras training: once, a transform job run after the CNN
+        # and MLP had trained in this process failed to find its analyzers' SavedModel
+        # variables (not reproduced after an MLP alone); this order keeps that out of the way
         steps.start(
             "recio job transform (z-score, min-max, log, bucketize, vocabulary), "
             "then recio stats --compare on its train and eval splits"
