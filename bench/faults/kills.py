@@ -43,11 +43,11 @@ def _command(out: Path, rows: Path, extra: list[str]) -> list[str]:
 def _published(folder: Path) -> dict[str, list[str]]:
     """Record fingerprints of every final (not hidden) file in `folder`; None-like [] plus a
     marker when a file does not read cleanly."""
-    from recordio import RecordIOError, read_records
+    from recordio import RecordIOError, is_record_file, read_records
 
     out: dict[str, list[str]] = {}
     for name in sorted(os.listdir(folder)):
-        if name.startswith("."):
+        if not is_record_file(name):  # temporary files, manifests, index sidecars
             continue
         try:
             out[name] = [digest(r) for r in read_records(str(folder / name))]

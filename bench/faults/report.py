@@ -71,7 +71,11 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
         f"\nBudget `{meta['budget']}`, seed {meta['seed']}, {meta['seconds']:.0f} s on "
         f"{meta['cpus']} CPUs, TensorFlow {meta.get('tf') or 'not run'}, recordio backend "
         f"{meta.get('backend')}; {meta['date']}"
-        + (f"; rows merged from {len(meta['merged_from'])} runs" if meta.get("merged_from") else "")
+        + (
+            f"; rows merged from {len(meta['merged_from'])} runs"
+            if len(meta.get("merged_from") or []) > 1
+            else ""
+        )
         + ".\n"
     )
     return head + "\n".join(lines) + "\n" + foot
