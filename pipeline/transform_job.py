@@ -66,14 +66,14 @@ def _schema_for(
     options: TransformJobOptions, files: list[str], fmt: str
 ) -> tuple[Schema, list[str]]:
     if fmt == "csv":
-        schema = options_csv_schema(options, files)
+        schema, notes = options_csv_schema(options, files)
         lists = [c.name for c in schema.columns if c.is_list]
         if lists:
             raise SchemaError(
                 f"{schema.source}: column {lists[0]!r} is a list (values); CSV input holds one "
                 "value per cell: read Example TFRecords or Parquet (recio convert) instead"
             )
-        return schema
+        return schema, notes
     if isinstance(options.schema, Schema):
         schema = options.schema
     elif options.schema:

@@ -314,6 +314,10 @@ class TFRecordReader:
                     if self._resyncing:  # a false header found while resyncing
                         pos = self._resync(buf, pos + 1)
                         continue
+                    if self._salvage is not None and isinstance(self._source, PlainSource):
+                        # A damaged length can point past the end while intact records follow.
+                        pos = self._salvage_at(too_long, buf, pos, base, None)
+                        continue
                     self._fail_or_report(too_long, None)
                     return
             large = a > LARGE_RECORD and not self._resyncing and not lookahead
@@ -377,6 +381,15 @@ class TFRecordReader:
                     continue
                 self._close_damage(base + have)  # the damaged region runs to the end
                 return
+            if have and self._salvage is not None and a and have > HEADER:
+                # A valid header whose length runs past the end: its length may be what was
+                # damaged, with intact records after it. Resync inside it before giving up.
+                cut = self._truncation(have, base, a)
+                pos, _ = self._salvage.recover(
+                    cut, buf, 0, base, None, self._index, header_must_follow=True
+                )
+                at_end = True
+                continue
             if have:
                 self._end_inside_record(have, base, a)
             return
@@ -480,6 +493,17 @@ class TFRecordReader:
         self._index += skipped
         return pos
 
+    def _truncation(self, have: int, base: int, need: int) -> RecordIOError:
+        part = "footer" if have >= need - FOOTER else "data"
+        return TruncatedRecordError(
+            f"file ends inside a record ({have} of {need} bytes, cut in its {part})",
+            part=part,
+            have=have,
+            need=need,
+            hint="the file was cut short",
+            **self._error_where(base),
+        )
+
     def _end_inside_record(self, have: int, base: int, need: int) -> None:
         where = self._error_where(base)
         if need == 0 and have < HEADER:
@@ -499,15 +523,7 @@ class TFRecordReader:
                 **where,
             )
         else:
-            part = "footer" if have >= need - FOOTER else "data"
-            error = TruncatedRecordError(
-                f"file ends inside a record ({have} of {need} bytes, cut in its {part})",
-                part=part,
-                have=have,
-                need=need,
-                hint="the file was cut short",
-                **where,
-            )
+            error = self._truncation(have, base, need)
         self._fail_or_report(error, base + have)
 
     def _read_large_compressed(

@@ -16,12 +16,7 @@ from tests.conftest import REPO_ROOT
 IDS = [f"R{i}" for i in range(1, 13)]
 # Failures the report found that are not fixed yet: (row, case) -> why. Listed, not hidden: the
 # test fails on any other bad case, and asks for the entry's removal once the case passes.
-KNOWN_OPEN = {
-    (
-        "R12",
-        "cut, numpy-salvage",
-    ): "NumpyLoader salvage of a shard cut mid-record: no damage reported",
-}
+KNOWN_OPEN: dict[tuple[str, str], str] = {}  # (row, case) -> why it is still open
 
 
 def test_tiny_report_has_every_row_and_no_bad_outcome(tmp_path: Path) -> None:
