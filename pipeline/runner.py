@@ -157,6 +157,19 @@ def run(
         shutil.rmtree(getattr(pipeline, "local_tempdir", ""), ignore_errors=True)
 
 
+def _interrupt_inside(error: BaseException) -> bool:
+    """Whether an error Beam raised is an interrupt it caught in a worker thread and wrapped."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        current = current.__cause__ or current.__context__
+    last = str(error).strip()
+    return type(error) is RuntimeError and last.endswith(("KeyboardInterrupt", "Terminated"))
+
+
 def _run_constructed(
     pipeline: Any,
     construct: Callable[[Any], None],
@@ -189,6 +202,8 @@ def _run_constructed(
             remove_sink_temp_dirs(output)
         if not isinstance(error, Exception):  # Ctrl-C, SIGTERM: unwind, after cleaning up
             raise
+        if _interrupt_inside(error):  # Beam re-raised a Ctrl-C/SIGTERM from a bundle
+            raise KeyboardInterrupt from error
         raise translate_error(error) from error
     seconds = time.perf_counter() - start
     state = getattr(result, "state", None)

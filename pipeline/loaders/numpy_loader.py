@@ -172,6 +172,7 @@ class NumpyLoader:
         self.transform = transform
         self.outputs: list[Output] = self._outputs(transform)
         self.damage: list[Any] = []
+        self._damage_seen: set[tuple[str, Any]] = set()
         self.epoch = 0
         self._batch = 0
         self._cursors: np.ndarray | None = None
@@ -453,9 +454,14 @@ class NumpyLoader:
         return out
 
     def _report(self, damage: list[Any]) -> None:
+        """Log and keep each damaged region once (counting and every epoch meet it again)."""
         for item in damage:
+            key = (getattr(item, "message", str(item)), getattr(item, "offset", None))
+            if key in self._damage_seen:
+                continue
+            self._damage_seen.add(key)
             log.warning("skipped damaged data: %s", getattr(item, "message", item))
-        self.damage.extend(damage)
+            self.damage.append(item)
 
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
