@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -167,17 +168,34 @@ def _drain(ds: object) -> int:
     return int(total)
 
 
+def flip_crop() -> Any:
+    """The augmentation of the transform= row: random flip + 85 % crop resized back."""
+    from pipeline.loaders.transforms import ImageAugment
+    from pipeline.options import AugmentOptions
+
+    opts = AugmentOptions(rotate=False, brightness=False, contrast=False)
+    return ImageAugment("image", opts)
+
+
 def numpy_loader(
-    data: str, batch: int, *, num_workers: int = 0, prefetch: int = 2
+    data: str,
+    batch: int,
+    *,
+    num_workers: int = 0,
+    prefetch: int = 2,
+    global_shuffle: bool = False,
+    transform: Any = None,
 ) -> tuple[Callable[[], int], Callable[[], None]]:
-    from pipeline.loaders import DecodeOptions, NumpyLoader, WorkerOptions
+    from pipeline.loaders import DecodeOptions, NumpyLoader, OrderOptions, WorkerOptions
 
     loader = NumpyLoader(
         data,
         label="label",
         batch_size=batch,
+        order=OrderOptions(global_shuffle=global_shuffle),
         decode=DecodeOptions(decode_bytes=RAW),
         workers=WorkerOptions(num_workers=num_workers, prefetch=prefetch),
+        transform=transform,
     )
 
     def run() -> int:
@@ -207,6 +225,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "fmnist"))
     parser.add_argument("--workers", type=int, default=2, help="NumpyLoader processes")
+    parser.add_argument("--shuffle-only", action="store_true",
+                        help="only the global-shuffle rows against NumpyLoader's own")  # fmt: skip
     args = parser.parse_args()
     n = 6_000 if args.quick else 60_000
     reps = 1 if args.quick else args.reps
@@ -219,7 +239,8 @@ def main() -> None:
           f"({size / sum(os.path.getsize(p) for p in raw):.2f} of uncompressed); "
           f"{os.cpu_count()} CPUs")  # fmt: skip
 
-    import tensorflow as tf  # noqa: F401  (imported once, outside the timings)
+    if not args.shuffle_only:
+        import tensorflow as tf  # noqa: F401  (imported once, outside the timings)
 
     gc.collect()
     gc.freeze()
@@ -237,6 +258,9 @@ def main() -> None:
         print(f"  {name:<44} {rate / 1e3:9.1f} k ex/s", flush=True)
         return rate
 
+    if args.shuffle_only:
+        global_shuffle_rows(measure, raw_dir, gz_dir, args.workers)
+        return
     print("GZIP shards")
     book = measure(
         "book pipeline (parse_single_example, b32)", tf_book(gz, os.path.join(gz_dir, "*.gz"))
@@ -250,6 +274,9 @@ def main() -> None:
     thread = measure("NumpyLoader b1024 thread (prefetch=2)", *numpy_loader(gz_dir, 1024))
     procs = measure(f"NumpyLoader b1024 {args.workers} processes",
                     *numpy_loader(gz_dir, 1024, num_workers=args.workers, prefetch=4))  # fmt: skip
+    augmented = measure(f"NumpyLoader b1024 {args.workers} processes + flip+crop",
+                        *numpy_loader(gz_dir, 1024, num_workers=args.workers, prefetch=4,
+                                      transform=flip_crop()))  # fmt: skip
     procs32 = measure(f"NumpyLoader b32 {args.workers} processes",
                       *numpy_loader(gz_dir, 32, num_workers=args.workers, prefetch=8))  # fmt: skip
     print("uncompressed copies")
@@ -267,8 +294,42 @@ def main() -> None:
     print(f"  NumpyLoader inline / tf-graph, GZIP         {inline / graph:6.2f}x")
     print(f"  NumpyLoader thread / tf-graph, GZIP         {thread / graph:6.2f}x")
     print(f"  NumpyLoader b32 processes / book pipeline   {procs32 / book:6.2f}x")
+    cost = 1 - augmented / procs
+    print(f"  transform= flip+crop: rate lost             {cost:6.2f}   (<= 0.30)")
     print(f"  NumpyLoader processes / tf-graph, NONE      {procs_raw / graph_raw:6.2f}x  (>= 1.0)")
     print(f"  NumpyLoader inline / tf-graph, NONE         {inline_raw / graph_raw:6.2f}x")
+    global_shuffle_rows(measure, raw_dir, gz_dir, args.workers, inline_raw, procs_raw)
+
+
+def global_shuffle_rows(
+    measure: Callable[..., float],
+    raw_dir: str,
+    gz_dir: str,
+    workers: int,
+    inline_raw: float | None = None,
+    procs_raw: float | None = None,
+) -> None:
+    """NumpyLoader with a global shuffle (random access through the index) against its own
+    windowed shuffle that reads files front to back, on the same files (target >= 0.5)."""
+    print("global shuffle (OrderOptions(global_shuffle=True))")
+    if inline_raw is None or procs_raw is None:
+        inline_raw = measure("NumpyLoader b1024 inline NONE",
+                             *numpy_loader(raw_dir, 1024, prefetch=0))  # fmt: skip
+        procs_raw = measure(
+            f"NumpyLoader b1024 {workers} processes NONE",
+            *numpy_loader(raw_dir, 1024, num_workers=workers, prefetch=4),
+        )
+    g_inline = measure("NumpyLoader b1024 inline NONE global shuffle",
+                       *numpy_loader(raw_dir, 1024, prefetch=0, global_shuffle=True))  # fmt: skip
+    g_procs = measure(f"NumpyLoader b1024 {workers} processes NONE global shuffle",
+                      *numpy_loader(raw_dir, 1024, num_workers=workers, prefetch=4,
+                                    global_shuffle=True))  # fmt: skip
+    g_gzip = measure(f"NumpyLoader b1024 {workers} processes GZIP global shuffle",
+                     *numpy_loader(gz_dir, 1024, num_workers=workers, prefetch=4,
+                                   global_shuffle=True))  # fmt: skip
+    print(f"  global shuffle / windowed, inline, NONE     {g_inline / inline_raw:6.2f}x  (>= 0.5)")
+    print(f"  global shuffle / windowed, processes, NONE  {g_procs / procs_raw:6.2f}x  (>= 0.5)")
+    print(f"  global shuffle GZIP / windowed NONE, procs  {g_gzip / procs_raw:6.2f}x")
 
 
 if __name__ == "__main__":

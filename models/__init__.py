@@ -14,6 +14,8 @@ from models.errors import (
     ExportError,
     ModelError,
     PredictError,
+    PredictOptionError,
+    RunExistsError,
     TrainingOptionError,
     UnknownModelError,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "ExportError",
     "ModelError",
     "PredictError",
+    "PredictOptionError",
+    "RunExistsError",
     "TrainingOptionError",
     "UnknownModelError",
     *sorted(_LAZY),

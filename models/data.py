@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import DataSpecError, TrainingOptionError
+from models.errors import DataSpecError, TrainingOptionError, VariableLengthError
 from models.specs import CLASSIFICATION, REGRESSION, ModelInputs, model_inputs, pick_label
 from pipeline.layout import JobOutput
 
@@ -36,6 +36,7 @@ class TrainingData:
     data: str = ""
     transform_dir: str | None = None
     raw_label: str | None = None
+    plan: DataPlan | None = None  # to name a bad record when TensorFlow fails on one
 
 
 @dataclass
@@ -264,16 +265,19 @@ def plan_data(
                 params=("classes",),
             )
 
-    inputs = model_inputs(
-        spec,
-        task=task,
-        kind=kind,
-        label=chosen,
-        features=features,
-        n_classes=n_classes,
-        categorical=categorical_sizes(output),
-        raw_bytes_lengths=lengths,
-    )
+    try:
+        inputs = model_inputs(
+            spec,
+            task=task,
+            kind=kind,
+            label=chosen,
+            features=features,
+            n_classes=n_classes,
+            categorical=categorical_sizes(output),
+            raw_bytes_lengths=lengths,
+        )
+    except VariableLengthError as error:
+        raise _odd_record(data, train_split, error) from None
     if task == REGRESSION and scale_label:
         inputs = replace(inputs, label_mean=scan.mean, label_std=scan.std)
 
@@ -307,6 +311,33 @@ def plan_data(
         transform_dir=transform_dir,
         raw_label=job.label,
     )
+
+
+def _odd_record(data: str, split: str | None, error: VariableLengthError) -> DataSpecError:
+    """Name the first record whose value count for the feature differs from the first one's
+    (usually a record that lacks it), so that 'variable length' says where and why."""
+    from models.data_errors import ADVICE
+    from pipeline.loaders import resolve_files
+    from recordio import TFRecordReader, decode_example
+
+    first: int | None = None
+    for name in resolve_files(data, split=split):
+        with TFRecordReader(name) as reader:
+            for index, record in enumerate(reader):
+                values = decode_example(record, numpy=True).get(error.feature)
+                count = 0 if values is None else int(values.size)
+                if first is None:
+                    first = count
+                elif count != first:
+                    what = "is missing" if count == 0 else f"holds {count} values"
+                    return DataSpecError(
+                        f"record {index}: feature {error.feature!r} {what}, while the first "
+                        f"record holds {first}",
+                        path=name,
+                        hint=ADVICE,
+                        params=("features",),
+                    )
+    return error
 
 
 def open_loaders(
@@ -368,6 +399,7 @@ def open_loaders(
         data=plan.data,
         transform_dir=plan.transform_dir,
         raw_label=plan.raw_label,
+        plan=plan,
     )
 
 

@@ -27,10 +27,27 @@ class DataSpecError(ModelError):
     kind = "data_spec"
 
 
+class VariableLengthError(DataSpecError):
+    """A feature the model needs at a fixed size holds a varying number of values (or is missing
+    from some records); `feature` names it."""
+
+    kind = "variable_length"
+
+    def __init__(self, detail: str, *, feature: str, **where: object) -> None:
+        self.feature = feature
+        super().__init__(detail, **where)  # type: ignore[arg-type]
+
+
 class TrainingOptionError(ModelError):
     """A training option out of range or contradicting another one."""
 
     kind = "training_option"
+
+
+class RunExistsError(ModelError):
+    """The output folder already holds a training run, and replacing it was not asked for."""
+
+    kind = "run_exists"
 
 
 class ExportError(ModelError):
@@ -45,11 +62,20 @@ class PredictError(ModelError):
     kind = "predict"
 
 
+class PredictOptionError(PredictError):
+    """A prediction option out of range (batch size, output format)."""
+
+    kind = "predict_option"
+
+
 __all__ = [
     "DataSpecError",
     "ExportError",
     "ModelError",
     "PredictError",
+    "PredictOptionError",
+    "RunExistsError",
     "TrainingOptionError",
     "UnknownModelError",
+    "VariableLengthError",
 ]

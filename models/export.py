@@ -9,6 +9,7 @@ Needs the TensorFlow backend; `python -m models.export OUT` runs it for a run tr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -23,14 +24,36 @@ SIGNATURE_INPUT = "examples"
 def load_manifest(run_dir: Path) -> dict[str, Any]:
     """The run's recio_model.json, or one clear error when it is missing or unreadable."""
     path = Path(run_dir) / "recio_model.json"
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise ExportError(
+            f"{run_dir} is a file, not a folder; give the output folder of a training run"
+        )
     if not path.is_file():
         raise ExportError(
             f"{run_dir}: no recio_model.json; is this the output folder of a training run?"
         )
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise ExportError(f"{path}: unreadable ({error}); rerun `recio train`") from None
+    if not isinstance(manifest, dict):
+        raise ExportError(f"{path}: not a run description; rerun `recio train`")
+    if manifest.get("transform_dir"):
+        manifest["transform_dir"] = resolve_transform_dir(str(manifest["transform_dir"]), run_dir)
+    return manifest
+
+
+def resolve_transform_dir(transform_dir: str, run_dir: Path) -> str:
+    """Runs record an absolute path; older ones a path relative to where they were trained,
+    which is looked for from here, then from the run folder and the folders above it."""
+    if os.path.isabs(transform_dir):
+        return transform_dir
+    run = Path(run_dir).absolute()
+    for base in (Path.cwd(), run, *run.parents):
+        candidate = base / transform_dir
+        if (candidate / "transform_fn").is_dir():
+            return str(candidate)
+    return str(run / transform_dir)
 
 
 def load_keras_model(path: Path) -> Any:

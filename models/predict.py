@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from models.errors import PredictError
+from models.errors import PredictError, PredictOptionError
 
 
 def serving_dir_of(model_dir: str | Path) -> Path:
@@ -17,6 +17,10 @@ def serving_dir_of(model_dir: str | Path) -> Path:
     if not path.exists():
         raise PredictError(
             f"{model_dir}: no such directory; give the output folder of a training run"
+        )
+    if not path.is_dir():
+        raise PredictError(
+            f"{model_dir} is a file, not a folder; give the output folder of a training run"
         )
     if (path / "saved_model.pb").is_file():
         return path
@@ -56,7 +60,7 @@ def predict_records(
 ) -> Iterator[dict[str, Any]]:
     """One dict per record: class id, its probability and all probabilities, or the value."""
     if batch_size < 1:
-        raise PredictError(
+        raise PredictOptionError(
             f"batch_size must be at least 1, got {batch_size}", params=("batch_size",)
         )
     serving = serving_dir_of(model_dir)
@@ -85,11 +89,7 @@ def predict_records(
                 try:
                     out = signature(examples=tf.constant(batch, dtype=tf.string))
                 except (tf.errors.InvalidArgumentError, ValueError) as error:
-                    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                    raise PredictError(
-                        f"{name}: records {start}-{start + len(batch) - 1} do not match the "
-                        f"model's input (features expected: {expected}): {first[:300]}"
-                    ) from None
+                    raise _bad_record(signature, tf, name, start, batch, error, expected) from None
                 arrays = {k: v.numpy() for k, v in out.items()}
                 for i in range(len(batch)):
                     row: dict[str, Any] = {"file": name, "record": start + i}
@@ -105,13 +105,50 @@ def predict_records(
                 start += len(batch)
 
 
+def _bad_record(
+    signature: Any,
+    tf: Any,
+    name: str,
+    start: int,
+    batch: list[bytes],
+    error: Exception,
+    expected: str,
+) -> PredictError:
+    """The first record of a failing batch that the model cannot read, and why (TF's message
+    buries the feature in a node trace and names no record)."""
+    from models.data_errors import tf_reason
+
+    for i, record in enumerate(batch):
+        try:
+            signature(examples=tf.constant([record], dtype=tf.string))
+        except (tf.errors.InvalidArgumentError, ValueError) as single:
+            reason = tf_reason(single) or _first_line(single)
+            return PredictError(
+                f"record {start + i}: {reason}; the model reads raw features {expected}: "
+                "every record must hold them (as in the training data)",
+                path=name,
+            )
+    reason = tf_reason(error) or _first_line(error)
+    return PredictError(
+        f"records {start}-{start + len(batch) - 1} do not match the model's input "
+        f"(features expected: {expected}): {reason}",
+        path=name,
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.endswith("error:")]
+    return (useful or lines or [type(error).__name__])[0][:300]
+
+
 FORMATS = ("jsonl", "table")
 
 
 def format_rows(rows: Iterator[dict[str, Any]], output_format: str = "jsonl") -> Iterator[str]:
     """Lines for stdout: one JSON object per record, or an aligned table with a header."""
     if output_format not in FORMATS:
-        raise PredictError(
+        raise PredictOptionError(
             f"output_format must be jsonl or table, not {output_format!r}",
             params=("output_format",),
         )

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from models.errors import DataSpecError
+from models.errors import DataSpecError, VariableLengthError
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -184,8 +184,9 @@ def model_inputs(
             shape: tuple[int, ...] = (raw_bytes_lengths[name],)
             dtype = "uint8"
         elif feature.shape is None:
-            raise DataSpecError(
-                f"image feature {name!r} has a variable length; images need a fixed shape"
+            raise VariableLengthError(
+                f"image feature {name!r} has a variable length; images need a fixed shape",
+                feature=name,
             )
         else:
             shape, dtype = tuple(feature.shape), feature.dtype
@@ -215,8 +216,9 @@ def model_inputs(
                 )
             continue  # not offered explicitly: strings are left out, and the caller says so
         if feature.shape is None:
-            raise DataSpecError(
-                f"feature {name!r} has a variable length; the regressor needs fixed-size features"
+            raise VariableLengthError(
+                f"feature {name!r} has a variable length; the regressor needs fixed-size features",
+                feature=name,
             )
         shapes[name] = tuple(feature.shape)
         dtypes[name] = feature.dtype

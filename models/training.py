@@ -13,19 +13,19 @@ Layout of OUT (the `--output` folder):
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from models.errors import ModelError, TrainingOptionError
-
-MANIFEST = "recio_model.json"
+from models.run_folder import MANIFEST, check_output, staged_run
 
 
 def _stderr(message: str) -> None:
@@ -81,22 +81,6 @@ class TrainResult:
     @property
     def plot_path(self) -> Path:
         return self.output / "learning_curves.png"
-
-
-def prepare_output(output: Path, *, check_only: bool = False) -> Path:
-    """Create OUT, refusing a non-empty folder that is not an earlier recio run (never clobber)."""
-    output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise TrainingOptionError(f"output={output} is a file; give a folder", params=("output",))
-    if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
-        raise TrainingOptionError(
-            f"output={output} holds files that are not a recio training run; "
-            "choose an empty or new folder",
-            params=("output",),
-        )
-    if not check_only:
-        output.mkdir(parents=True, exist_ok=True)
-    return output
 
 
 def _validate(options: TrainOptions) -> None:
@@ -181,16 +165,44 @@ def fit(
     options: TrainOptions | None = None,
     *,
     emit: Callable[[str], None] = _stderr,
+    overwrite: bool = False,
 ) -> TrainResult:
-    """Train `model_name` on an opened `models.data.TrainingData` and write OUT's files."""
-    import keras
+    """Train `model_name` on an opened `models.data.TrainingData` and write OUT's files.
 
-    from models import builders, checkpoint, device, report, schedules
+    The run is written into a hidden sibling of OUT and takes OUT's name only once complete;
+    an existing run in OUT is replaced only with `overwrite` (see `models.run_folder`).
+    """
+    from models import builders
 
     options = options or TrainOptions()
     _validate(options)
+    builders.model_info(model_name)
+    output = Path(output)
+    with staged_run(output, overwrite=overwrite) as stage:
+        result = _fit(model_name, data, stage, output, options, emit)
+    if result.log_dir is not None:
+        result.log_dir = output / result.log_dir.relative_to(stage)
+    if result.serving_dir is not None:
+        result.serving_dir = output / "serving"
+    result.output = output
+    return result
+
+
+def _fit(
+    model_name: str,
+    data: Any,
+    output: Path,
+    final: Path,
+    options: TrainOptions,
+    emit: Callable[[str], None],
+) -> TrainResult:
+    """fit() into the staging folder `output`; `final` is the name the run will have."""
+    import keras
+
+    from models import builders, checkpoint, device, report, schedules
+    from models.pace import EpochPace
+
     info = builders.model_info(model_name)
-    output = prepare_output(output)
     notes: list[str] = []
 
     dev = device.detect()
@@ -226,6 +238,7 @@ def fit(
             monitor=monitor, patience=options.patience, restore_best_weights=True
         ),
         *schedules.schedule_callbacks(options.schedule, monitor=monitor),
+        EpochPace(data.steps_per_epoch, options.epochs, gpu=dev.gpu, emit=emit),
     ]
     tensorboard, log_dir = _tensorboard(output, options, notes)
     if tensorboard is not None:
@@ -235,8 +248,9 @@ def fit(
         "model": info.name,
         "task": info.task,
         "inputs": data.inputs.to_json(),
-        "data": str(data.data),
-        "transform_dir": data.transform_dir,
+        "data": os.path.abspath(data.data) if data.data else "",
+        # absolute, so `recio export` and `recio predict` work from any folder
+        "transform_dir": os.path.abspath(data.transform_dir) if data.transform_dir else None,
         "raw_label": data.raw_label,
         "backend": dev.backend,
         "keras": keras.__version__,
@@ -255,19 +269,20 @@ def fit(
         # tf.data from files has no known length: Keras learns it when the first epoch ends
         # and warns about "running out of data", which is expected here.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        model.fit(
-            data.train,
-            validation_data=data.eval,
-            epochs=options.epochs,
-            callbacks=callbacks,
-            shuffle=False,  # the loaders shuffle; Keras' flag only applies to in-memory arrays
-            verbose=0,
-        )
+        with _data_errors_named(data):
+            model.fit(
+                data.train,
+                validation_data=data.eval,
+                epochs=options.epochs,
+                callbacks=callbacks,
+                shuffle=False,  # the loaders shuffle; Keras' flag only applies to in-memory arrays
+                verbose=0,
+            )
     seconds = time.perf_counter() - started
 
     evaluation: dict[str, float] = {}
     if data.eval is not None:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _data_errors_named(data):
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             values = model.evaluate(data.eval, verbose=0, return_dict=True)
         evaluation = {k: float(v) for k, v in values.items()}
@@ -277,7 +292,7 @@ def fit(
     checkpoint.save_keras(model, output / "model.keras")
     serving_dir = None
     if options.export:
-        serving_dir, export_note = export_after_training(output, model, data)
+        serving_dir, export_note = export_after_training(output, model, data, final=final)
         if export_note:
             notes.append(export_note)
             emit(f"note: {export_note}")
@@ -333,8 +348,13 @@ def _size(weight: Any) -> int:
     return size
 
 
-def export_after_training(output: Path, model: Any, data: Any) -> tuple[Path | None, str | None]:
-    """Write OUT/serving in-process on the TF backend, in a TF subprocess on others, else skip."""
+def export_after_training(
+    output: Path, model: Any, data: Any, *, final: Path | None = None
+) -> tuple[Path | None, str | None]:
+    """Write OUT/serving in-process on the TF backend, in a TF subprocess on others, else skip.
+
+    `final` is the name the run will have (OUT may be its staging folder), for the messages."""
+    final = final or output
     import keras
 
     from models.export import export_run
@@ -344,7 +364,7 @@ def export_after_training(output: Path, model: Any, data: Any) -> tuple[Path | N
     if importlib.util.find_spec("tensorflow") is None:
         return None, (
             "serving SavedModel skipped: TensorFlow is not installed; model.keras is saved, "
-            f"export later with `python -m models.export {output}` where TensorFlow is"
+            f"export later with `recio export {final}` where TensorFlow is"
         )
     import subprocess
 
@@ -357,7 +377,7 @@ def export_after_training(output: Path, model: Any, data: Any) -> tuple[Path | N
     )
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ModelError(f"exporting {output}/serving in a TensorFlow subprocess failed: {tail}")
+        raise ModelError(f"exporting {final}/serving in a TensorFlow subprocess failed: {tail}")
     return output / "serving", None
 
 
@@ -373,8 +393,12 @@ def train(
     loader: str = "auto",
     options: TrainOptions | None = None,
     emit: Callable[[str], None] = _stderr,
+    overwrite: bool = False,
 ) -> TrainResult:
-    """`recio train`: open the data with the backend's loader, train, report and export."""
+    """`recio train`: open the data with the backend's loader, train, report and export.
+
+    An existing run in `output` is refused unless `overwrite`; it is then replaced atomically.
+    """
     from models.data import LOADERS, open_loaders, plan_data
     from models.registry import model_info
 
@@ -385,7 +409,7 @@ def train(
             f"loader must be one of {', '.join(LOADERS)}, not {loader!r}", params=("loader",)
         )
     info = model_info(model_name)
-    prepare_output(Path(output), check_only=True)
+    check_output(Path(output), overwrite=overwrite)
     plan = plan_data(
         data,
         task=info.task,
@@ -408,4 +432,18 @@ def train(
             # doing it here keeps TF's start-up chatter out of the training log.
             import tensorflow  # noqa: F401
     opened = open_loaders(plan, loader=loader, backend=keras.backend.backend(), seed=options.seed)
-    return fit(info.name, opened, Path(output), options, emit=emit)
+    return fit(info.name, opened, Path(output), options, emit=emit, overwrite=overwrite)
+
+
+@contextlib.contextmanager
+def _data_errors_named(data: Any) -> Iterator[None]:
+    """TensorFlow's failures on records that do not fit become a DataSpecError naming them."""
+    try:
+        yield
+    except Exception as error:
+        from models.data_errors import training_data_error
+
+        found = training_data_error(error, getattr(data, "plan", None))
+        if found is None:
+            raise
+        raise found from None

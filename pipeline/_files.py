@@ -106,3 +106,13 @@ def scratch_dir(prefix: str) -> str:
     path = tempfile.mkdtemp(prefix=prefix)
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def count_lines(path: str) -> int | None:
+    """Lines of a local text file (0 when it does not exist); None for a remote one."""
+    if is_remote(path):
+        return None
+    if not os.path.isfile(path):
+        return 0
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)

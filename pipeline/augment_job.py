@@ -19,7 +19,7 @@ from pipeline.errors import InputError
 from pipeline.inputs import check_remote_paths, expand_inputs
 from pipeline.layout import BAD_ROWS_FILE, DATA_PREFIX, JOB_FILE
 from pipeline.options import AugmentJobOptions
-from pipeline.outputs import data_split, prepare_output
+from pipeline.outputs import data_split, staged_output
 from pipeline.quiet import import_tensorflow_quietly
 from pipeline.results import JobResult, write_job_file
 from pipeline.runner import pipeline_options
@@ -86,71 +86,71 @@ def run_augment_job(
     check_remote_paths(options.runner, paths, options.output)
     run_opts = options.runner
     pipeline_options(run_opts)  # Beam's options check out before anything is written
-    if not run_opts.dry_run:
-        prepare_output(options.output, MANAGED, overwrite=options.overwrite)
+    with staged_output(
+        options.output, MANAGED, overwrite=options.overwrite, dry_run=run_opts.dry_run
+    ) as out:
+        import_tensorflow_quietly()
+        import apache_beam as beam
 
-    import_tensorflow_quietly()
-    import apache_beam as beam
+        from pipeline import augment_beam, beam_io, runner
+        from pipeline.sinks import write_sorted_shards
 
-    from pipeline import augment_beam, beam_io, runner
-    from pipeline.sinks import write_sorted_shards
-
-    def construct(p: Any) -> None:
-        if kind == "folder":
-            listed = p | "ListImages" >> beam.Create(inputs)
-            if not run_opts.local:
-                listed = listed | "SpreadImages" >> beam.Reshuffle()
-            images = listed | "ReadImages" >> beam.ParDo(augment_beam.ReadImageFileFn())
-            bad_inputs = None
-        else:
-            listed = p | "ListRecordFiles" >> beam.Create(inputs)
-            read = listed | "ReadImageExamples" >> beam.ParDo(
-                augment_beam.ReadImageExamplesFn(
-                    options.image_feature, options.label_feature, options.key_feature
+        def construct(p: Any) -> None:
+            if kind == "folder":
+                listed = p | "ListImages" >> beam.Create(inputs)
+                if not run_opts.local:
+                    listed = listed | "SpreadImages" >> beam.Reshuffle()
+                images = listed | "ReadImages" >> beam.ParDo(augment_beam.ReadImageFileFn())
+                bad_inputs = None
+            else:
+                listed = p | "ListRecordFiles" >> beam.Create(inputs)
+                read = listed | "ReadImageExamples" >> beam.ParDo(
+                    augment_beam.ReadImageExamplesFn(
+                        options.image_feature, options.label_feature, options.key_feature
+                    )
+                ).with_outputs(beam_io.BAD, main="images")
+                images, bad_inputs = read.images, read[beam_io.BAD]
+                if not run_opts.local:
+                    images = images | "SpreadImages" >> beam.Reshuffle()
+            augmented = images | "Augment" >> beam.ParDo(
+                augment_beam.AugmentFn(
+                    options.augment,
+                    options.copies,
+                    options.include_original,
+                    options.seed,
+                    options.channels,
                 )
-            ).with_outputs(beam_io.BAD, main="images")
-            images, bad_inputs = read.images, read[beam_io.BAD]
-            if not run_opts.local:
-                images = images | "SpreadImages" >> beam.Reshuffle()
-        augmented = images | "Augment" >> beam.ParDo(
-            augment_beam.AugmentFn(
-                options.augment,
-                options.copies,
-                options.include_original,
-                options.seed,
-                options.channels,
+            ).with_outputs(beam_io.BAD, main="examples")
+            bad = augmented[beam_io.BAD]
+            if bad_inputs is not None:
+                bad = (bad, bad_inputs) | "AllBadRows" >> beam.Flatten()
+            beam_io.write_bad_rows(bad, out)
+            write_sorted_shards(
+                augmented.examples,
+                join(out, DATA_PREFIX),
+                num_shards=options.shards,
+                compression=options.compression,
+                label="WriteExamples",
             )
-        ).with_outputs(beam_io.BAD, main="examples")
-        bad = augmented[beam_io.BAD]
-        if bad_inputs is not None:
-            bad = (bad, bad_inputs) | "AllBadRows" >> beam.Flatten()
-        beam_io.write_bad_rows(bad, options.output)
-        write_sorted_shards(
-            augmented.examples,
-            join(options.output, DATA_PREFIX),
-            num_shards=options.shards,
-            compression=options.compression,
-            label="WriteExamples",
-        )
 
-    outcome = runner.run(construct, run_opts, on_progress=on_progress, output=options.output)
-    if outcome.dry_run:
-        return JobResult.translated("augment", options.output, outcome)
-    result = JobResult.finished(
-        "augment",
-        options.output,
-        outcome,
-        splits={"data": data_split(options.output, outcome.counters)},
-        rows_per_input=options.copies + int(options.include_original),
-        label="label",
-        key="key",
-        inputs=tuple(options.inputs),
-        extra={
-            "classes": classes,
-            "copies": options.copies,
-            "include_original": options.include_original,
-            "seed": options.seed,
-        },
-    )
-    write_job_file(result)
-    return result
+        outcome = runner.run(construct, run_opts, on_progress=on_progress, output=out)
+        if outcome.dry_run:
+            return JobResult.translated("augment", out, outcome)
+        result = JobResult.finished(
+            "augment",
+            out,
+            outcome,
+            splits={"data": data_split(out, outcome.counters)},
+            rows_per_input=options.copies + int(options.include_original),
+            label="label",
+            key="key",
+            inputs=tuple(options.inputs),
+            extra={
+                "classes": classes,
+                "copies": options.copies,
+                "include_original": options.include_original,
+                "seed": options.seed,
+            },
+        )
+        write_job_file(result.moved(out, options.output), out)
+        return result

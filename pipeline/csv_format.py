@@ -21,10 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, JobOptionsError
 from pipeline.schema import FLOAT, INT, STRING, Column, Schema, schema_from_columns
 from recordio import Kind
 from recordio.cells import FLOAT_PATTERN, INT_PATTERN, parse_float, parse_int
+
+DEFAULT_NON_NUMERIC_FRACTION = 0.05
+NON_FINITE_POLICIES = ("missing", "bad_row")
+_NON_FINITE = r"^\s*[+-]?(?:[nN][aA][nN]|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)\s*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,14 @@ class CsvFormat:
             is how an unbalanced quote shows up).
         column_names: names for header-less files when no schema gives them.
         block_bytes: bytes parsed per batch; bigger batches mean fewer, larger TF calls.
+        non_numeric_fraction: schema inference: a column stays a number (int64 or float) when
+            at most this fraction of its present cells are not numbers; those rows become bad
+            rows. Above it, the column is inferred as bytes (strings), and the job says so.
+            0 makes one stray cell turn the column into strings.
+        non_finite: what a `nan`, `inf` or `-inf` cell (or a number beyond float32) in a float
+            column means: "missing" (default) reads it as an empty cell, so the column's fill
+            applies, an optional column leaves the value out, and a required one makes the row a
+            bad row; "bad_row" always makes the row a bad row. No non-finite value is written.
     """
 
     header: bool = True
@@ -47,14 +59,34 @@ class CsvFormat:
     multiline: bool = False
     column_names: tuple[str, ...] | None = None
     block_bytes: int = 4 << 20
+    non_numeric_fraction: float = DEFAULT_NON_NUMERIC_FRACTION
+    non_finite: str = "missing"
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.non_numeric_fraction < 1.0:
+            raise JobOptionsError(
+                f"non_numeric_fraction must be in [0, 1), got {self.non_numeric_fraction}",
+                params=("non_numeric_fraction",),
+            )
+        if self.non_finite not in NON_FINITE_POLICIES:
+            raise JobOptionsError(
+                f"non_finite must be {' or '.join(NON_FINITE_POLICIES)}, got {self.non_finite!r}",
+                params=("non_finite",),
+            )
         if len(self.delimiter) != 1:
-            raise InputError(f"the delimiter must be one character, got {self.delimiter!r}")
+            raise JobOptionsError(
+                f"delimiter must be one character, got {self.delimiter!r}", params=("delimiter",)
+            )
         if len(self.quote_char) != 1:
-            raise InputError(f"the quote character must be one character, got {self.quote_char!r}")
+            raise JobOptionsError(
+                f"quote_char must be one character, got {self.quote_char!r}",
+                params=("quote_char",),
+            )
         if self.block_bytes < 1024:
-            raise InputError(f"block_bytes must be at least 1024, got {self.block_bytes}")
+            raise JobOptionsError(
+                f"block_bytes must be at least 1024, got {self.block_bytes}",
+                params=("block_bytes",),
+            )
 
 
 _CODECS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}
@@ -241,8 +273,22 @@ def _cells(strings: dict[str, Any], row: int) -> dict[str, str | None]:
     return out
 
 
+def _non_finite(values: Any) -> np.ndarray:
+    """Mask of NaN and infinite values (nulls are not)."""
+    import pyarrow.compute as pc
+
+    finite = pc.fill_null(pc.is_finite(values), True)
+    return ~np.asarray(finite, dtype=bool)
+
+
 def decode_batch(
-    strings: dict[str, Any], schema: Schema, arrow_schema: Any, *, path: str, multiline: bool
+    strings: dict[str, Any],
+    schema: Schema,
+    arrow_schema: Any,
+    *,
+    path: str,
+    multiline: bool,
+    non_finite: str = "missing",
 ) -> tuple[Any, list[dict[str, Any]]]:
     """Convert one batch of text cells: (TFXIO record batch of good rows, bad-row dicts)."""
     import pyarrow as pa
@@ -280,6 +326,24 @@ def decode_batch(
                     f"column {c!r}: {t[row].decode('utf-8', 'replace')!r} {w}"
                 ),
             )
+        if col.type == FLOAT:
+            odd = _non_finite(values)
+            if odd.any():
+                texts = arr.cast(pa.binary()).to_pylist()
+                if non_finite == "bad_row" or col.required:
+                    why = (
+                        "is not a finite number (non_finite='bad_row')"
+                        if non_finite == "bad_row"
+                        else "is not a finite number, read as an empty cell "
+                        "(non_finite='missing'), and the column is required"
+                    )
+                    flag(
+                        odd,
+                        lambda row, c=col.name, t=texts, w=why: (
+                            f"column {c!r}: {t[row].decode('utf-8', 'replace').strip()!r} {w}"
+                        ),
+                    )
+                values = pc.if_else(pa.array(odd), pa.scalar(None, values.type), values)
         if col.required and values.null_count:
             missing = ~np.asarray(values.is_valid(), dtype=bool) & ~failed
             flag(missing, lambda _row, c=col.name: f"column {c!r} is empty but required")
@@ -318,7 +382,12 @@ def decode_csv_file(
                 strings = {name: block.column(name) for name in schema.names}
                 if block.num_rows:
                     batch, bad = decode_batch(
-                        strings, schema, arrow_schema, path=path, multiline=fmt.multiline
+                        strings,
+                        schema,
+                        arrow_schema,
+                        path=path,
+                        multiline=fmt.multiline,
+                        non_finite=fmt.non_finite,
                     )
                 else:
                     batch, bad = None, []
@@ -336,24 +405,91 @@ def decode_csv_file(
 
 
 # -- inference ------------------------------------------------------------------------------
-def _infer_type(strings: Any) -> Kind:
+@dataclass(frozen=True, slots=True)
+class InferredColumn:
+    """What inference decided for one column, and the counts behind it."""
+
+    name: str
+    type: Kind
+    required: bool
+    present: int  # non-empty cells scanned (non-finite ones included)
+    non_numeric: int  # present cells that are not numbers of the inferred (or nearest) kind
+
+    def note(self, threshold: float) -> str | None:
+        """A line for the job summary when the decision was not unanimous, else None."""
+        if not self.present or not self.non_numeric:
+            return None
+        share = f"{self.non_numeric:,} of {self.present:,} cells ({_percent(self, self.present)})"
+        if self.type == STRING and self.non_numeric == self.present:
+            return f"column {self.name!r} inferred as bytes (strings): no cell is a number"
+        if self.type == STRING:
+            return (
+                f"column {self.name!r} inferred as bytes (strings): {share} are not numbers, "
+                f"more than non_numeric_fraction={threshold:g}"
+            )
+        return (
+            f"column {self.name!r} inferred as {self.type}: {share} are not numbers, "
+            f"within non_numeric_fraction={threshold:g}; their rows go to the bad rows"
+        )
+
+
+def _percent(col: InferredColumn, total: int) -> str:
+    return f"{100 * col.non_numeric / total:.3g}%"
+
+
+def _count_failures(trimmed: Any, pattern: str) -> int:
+    import pyarrow.compute as pc
+
+    matches = pc.match_substring_regex(trimmed, pattern)
+    return int(pc.sum(pc.invert(pc.fill_null(matches, True))).as_py() or 0)
+
+
+def infer_column(name: str, strings: Any, fmt: CsvFormat) -> InferredColumn:
     """int64 if every present cell is one, float if every one is a number, else bytes: the rule
-    of `recordio.cells`, vectorised over the column."""
+    of `recordio.cells`, vectorised over the column; up to `fmt.non_numeric_fraction` of the
+    present cells may fail the rule (their rows become bad rows). `nan`/`inf` cells count as
+    floats and, with non_finite='missing', as missing (so the column becomes optional)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if strings.null_count == len(strings):
-        return STRING
-    for kind, pattern, target in ((INT, INT_PATTERN, pa.int64()), (FLOAT, FLOAT_PATTERN, None)):
-        try:
-            cleaned, valid = _clean_numbers(strings, pattern)
-            if valid and target is not None:
-                pc.cast(cleaned, target)  # in int64's range
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # out of range, or not UTF-8
-            continue
-        if valid:
-            return kind
-    return STRING
+    present = len(strings) - strings.null_count
+    if present == 0:
+        return InferredColumn(name, STRING, False, 0, 0)
+    try:
+        trimmed = pc.utf8_trim_whitespace(strings)
+        trimmed = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        odd = pc.fill_null(pc.match_substring_regex(trimmed, _NON_FINITE), False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not UTF-8
+        return InferredColumn(name, STRING, strings.null_count == 0, present, present)
+    blank = trimmed.null_count - strings.null_count
+    n_odd = int(pc.sum(odd).as_py() or 0)
+    required = trimmed.null_count == 0 and not (fmt.non_finite == "missing" and n_odd)
+    finite = pc.if_else(odd, pa.scalar(None, pa.string()), trimmed)
+    present = present - blank
+    if present == 0:
+        return InferredColumn(name, STRING, required, 0, 0)
+    allowed = fmt.non_numeric_fraction * present
+    not_float = _count_failures(finite, FLOAT_PATTERN)
+    not_int = _count_failures(finite, INT_PATTERN) + n_odd
+    if not_int <= allowed and not_int == not_float and _fits_int64(finite):
+        return InferredColumn(name, INT, required, present, not_int)
+    if not_float <= allowed:
+        return InferredColumn(name, FLOAT, required, present, not_float)
+    return InferredColumn(name, STRING, strings.null_count == 0, present, not_float)
+
+
+def _fits_int64(strings: Any) -> bool:
+    """Every cell that looks like a whole number is within int64's range."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    looks = pc.fill_null(pc.match_substring_regex(strings, INT_PATTERN), False)
+    whole = pc.replace_substring_regex(pc.filter(strings, looks), r"^\+", "")
+    try:
+        pc.cast(pc.utf8_trim_whitespace(whole), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def infer_csv_schema(
@@ -367,8 +503,22 @@ def infer_csv_schema(
     """Infer column types and which columns may be missing from the first `max_rows` rows.
 
     Rows with the wrong number of cells are ignored here (the job reports them); a column is
-    optional when any scanned cell was empty.
+    optional when any scanned cell was empty. `infer_csv_columns` also says how each column
+    was decided.
     """
+    schema, _ = infer_csv_columns(files, fmt, max_rows=max_rows, label=label, key=key)
+    return schema
+
+
+def infer_csv_columns(
+    files: Sequence[str],
+    fmt: CsvFormat,
+    *,
+    max_rows: int = 100_000,
+    label: str | None = None,
+    key: str | None = None,
+) -> tuple[Schema, list[InferredColumn]]:
+    """`infer_csv_schema`, plus each column's decision and counts (for the job's summary)."""
     import pyarrow as pa
 
     if not files:
@@ -396,10 +546,11 @@ def infer_csv_schema(
                     break
     if seen == 0:
         raise InputError(f"{files[0]}: no data rows to infer a schema from")
-    types, required = [], []
-    for n in names:
-        strings = pa.chunked_array(chunks[n], type=pa.string()).combine_chunks()
-        types.append(_infer_type(strings))
-        required.append(strings.null_count == 0)
-    schema = schema_from_columns(names, types, required, source="inferred schema")
-    return schema.with_roles(label=label, key=key)
+    decided = [
+        infer_column(n, pa.chunked_array(chunks[n], type=pa.string()).combine_chunks(), fmt)
+        for n in names
+    ]
+    schema = schema_from_columns(
+        names, [c.type for c in decided], [c.required for c in decided], source="inferred schema"
+    )
+    return schema.with_roles(label=label, key=key), decided

@@ -30,6 +30,18 @@ class JobOptionsError(PipelineError):
     kind = "job_options"
 
 
+class OutputExistsError(PipelineError):
+    """The output folder holds an earlier run's outputs, and replacing them was not asked for."""
+
+    kind = "output_exists"
+
+
+class OutputWriteError(PipelineError):
+    """The output folder cannot be created or written (permissions, a file in the way)."""
+
+    kind = "output_write"
+
+
 class InputError(PipelineError):
     """Input files are missing, empty or unreadable (no match, bad header, no images)."""
 
@@ -99,6 +111,8 @@ __all__ = [
     "JobOptionsError",
     "LoaderError",
     "LoaderOptionError",
+    "OutputExistsError",
+    "OutputWriteError",
     "PipelineError",
     "RecordSpecError",
     "SchemaError",

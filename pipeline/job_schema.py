@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.csv_format import CsvFormat, infer_csv_schema
+from pipeline.csv_format import CsvFormat, infer_csv_columns
 from pipeline.errors import InputError, SchemaError
 from pipeline.schema import Schema, load_schema, parse_schema
 from recordio import Kind
@@ -19,16 +19,21 @@ def csv_schema(
     label: str | None,
     key: str | None,
     infer_rows: int,
-) -> tuple[Schema, bool]:
-    """The schema to use for CSV input, and whether it was inferred."""
+) -> tuple[Schema, list[str]]:
+    """The schema to use for CSV input, and notes on the decisions inference made (for the
+    job's summary: columns read as strings, numeric columns with stray cells)."""
+    notes: list[str] = []
     if isinstance(schema, Schema):
-        chosen, inferred = schema, False
+        chosen = schema
     elif schema:
-        chosen, inferred = load_schema(schema), False
+        chosen = load_schema(schema)
     else:
-        chosen = infer_csv_schema(files, fmt, max_rows=infer_rows)
-        inferred = True
-    return with_roles(chosen, label, key), inferred
+        chosen, decided = infer_csv_columns(files, fmt, max_rows=infer_rows)
+        for column in decided:
+            note = column.note(fmt.non_numeric_fraction)
+            if note:
+                notes.append(note)
+    return with_roles(chosen, label, key), notes
 
 
 def with_roles(schema: Schema, label: str | None, key: str | None) -> Schema:
@@ -99,9 +104,9 @@ def infer_example_schema(files: Sequence[str], *, max_records: int = 10_000) -> 
     return parse_schema({"columns": columns}, source="inferred schema")
 
 
-def options_csv_schema(options: Any, files: Sequence[str]) -> Schema:
-    """The CSV schema a job's options ask for: given, or inferred from the files."""
-    schema, _ = csv_schema(
+def options_csv_schema(options: Any, files: Sequence[str]) -> tuple[Schema, list[str]]:
+    """The CSV schema a job's options ask for (given, or inferred from the files), and notes."""
+    return csv_schema(
         options.schema,
         list(files),
         options.csv,
@@ -109,4 +114,31 @@ def options_csv_schema(options: Any, files: Sequence[str]) -> Schema:
         key=options.key,
         infer_rows=options.infer_rows,
     )
-    return schema
+
+
+def dropped_columns(columns: dict[str, list[str]], schema: Schema) -> list[str]:
+    """A note naming the CSV columns the schema leaves out (they are not written), or none."""
+    left_out = sorted({n for names in columns.values() for n in names} - set(schema.names))
+    if not left_out:
+        return []
+    return [f"columns not in the schema, left out: {', '.join(left_out)}"]
+
+
+def label_notes(schema: Schema, *, module_file: str | None = None) -> list[str]:
+    """Warnings for a transform job whose label is absent or transformed."""
+    if module_file:
+        return []
+    if schema.label is None:
+        return [
+            "no label given: every column is transformed, the target too (numbers are "
+            "z-scored, so a model would report errors in standard deviations); name the target "
+            "with label=NAME to keep it as it is"
+        ]
+    steps = schema.column(schema.label).transform
+    if steps:
+        names = ", ".join(step.name for step in steps)
+        return [
+            f"the target {schema.label!r} is transformed ({names}): a model trained on it "
+            "learns, and reports errors in, transformed units"
+        ]
+    return []

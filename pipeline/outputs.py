@@ -5,13 +5,20 @@ The names come from `pipeline.layout`; only the entries a job writes are ever to
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pipeline._files import is_remote, join
-from pipeline.errors import JobOptionsError
-from pipeline.layout import DATA_PREFIX, RAW_METADATA_DIR
+from pipeline.errors import (
+    JobOptionsError,
+    OutputExistsError,
+    OutputWriteError,
+    PipelineError,
+    TooManyBadRowsError,
+)
+from pipeline.layout import BAD_ROWS_FILE, DATA_PREFIX, JOB_FILE, RAW_METADATA_DIR
 from pipeline.results import SplitInfo
 from pipeline.schema import Schema
 
@@ -33,7 +40,7 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
             for m in r.metadata_list
         ]
         if found and not overwrite:
-            raise JobOptionsError(
+            raise OutputExistsError(
                 f"{output} already holds {found[0]} from an earlier run; pass overwrite=True",
                 params=("overwrite",),
             )
@@ -45,7 +52,7 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
     os.makedirs(output, exist_ok=True)
     found = sorted({p for pattern in managed for p in globlib.glob(os.path.join(output, pattern))})
     if found and not overwrite:
-        raise JobOptionsError(
+        raise OutputExistsError(
             f"{output} already holds {os.path.relpath(found[0], output)} from an earlier run; "
             "pass overwrite=True to replace the job's outputs",
             params=("overwrite",),
@@ -55,6 +62,130 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
             shutil.rmtree(path)
         else:
             os.unlink(path)
+
+
+def check_output(output: str, managed: Iterable[str], *, overwrite: bool) -> None:
+    """Refuse a file as the output folder, and an earlier run's outputs without overwrite."""
+    import glob as globlib
+
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise JobOptionsError(
+            f"output={output!r} is a file, not a folder; give a folder for the job's outputs",
+            params=("output",),
+        )
+    found = sorted({p for pattern in managed for p in globlib.glob(os.path.join(output, pattern))})
+    if found and not overwrite:
+        raise OutputExistsError(
+            f"{output} already holds {os.path.relpath(found[0], output)} from an earlier run; "
+            "pass overwrite=True to replace the job's outputs",
+            params=("overwrite",),
+        )
+
+
+@contextlib.contextmanager
+def staged_output(
+    output: str, managed: Iterable[str], *, overwrite: bool, dry_run: bool = False
+) -> Iterator[str]:
+    """The folder a job writes into: a hidden sibling of a local `output`, moved into place
+    when the job completes (see `publish`). On any error, Ctrl-C or SIGTERM the sibling, Beam's
+    temp folders inside it included, is removed and `output` is left as it was.
+
+    Remote output is written in place (object stores have no rename); a dry run writes nothing.
+    """
+    managed = tuple(managed)
+    if dry_run:
+        yield output
+        return
+    if is_remote(output):
+        prepare_output(output, managed, overwrite=overwrite)
+        yield output
+        return
+    check_output(output, managed, overwrite=overwrite)
+    parent = os.path.dirname(os.path.abspath(output))
+    name = os.path.basename(os.path.abspath(output))
+    stage = os.path.join(parent, f".{name[:200]}.tmp-{os.getpid()}")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        os.mkdir(stage)
+    except OSError as error:
+        raise _cannot_write(output, error) from None
+    try:
+        yield stage
+        try:
+            publish(stage, output, managed)
+        except OSError as error:
+            raise _cannot_write(output, error) from None
+    except BaseException as error:
+        if isinstance(error, TooManyBadRowsError):
+            _keep_dead_letters(stage, output)
+        shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(error, PipelineError):  # name the user's folder, not the staging one
+            error.detail = error.detail.replace(stage, output)
+            if error.path:
+                error.path = error.path.replace(stage, output)
+        raise
+
+
+def _keep_dead_letters(stage: str, output: str) -> None:
+    """A job failed on too many bad rows: OUT/bad_rows.jsonl is what the user needs to see."""
+    dead = os.path.join(stage, BAD_ROWS_FILE)
+    if os.path.isfile(dead):
+        with contextlib.suppress(OSError):
+            os.makedirs(output, exist_ok=True)
+            os.replace(dead, os.path.join(output, BAD_ROWS_FILE))
+
+
+def blocking_file(path: str) -> str | None:
+    """The file that sits where `path` needs a folder (`path` itself or one above it), if any."""
+    current = os.path.abspath(path)
+    given = path
+    while True:
+        if os.path.exists(current):
+            return given if not os.path.isdir(current) else None
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current, given = parent, os.path.dirname(given) or "."
+
+
+def _cannot_write(output: str, error: OSError) -> OutputWriteError:
+    """An OSError about the staging folder, told about the folder the user named."""
+    in_the_way = blocking_file(output)
+    if in_the_way is not None:
+        return OutputWriteError(
+            f"{in_the_way} is a file, not a folder; choose another output folder", path=output
+        )
+    return OutputWriteError(
+        f"cannot write the job's outputs there: {error.strerror or error}; "
+        "choose a folder you can write to",
+        path=output,
+    )
+
+
+def publish(stage: str, output: str, managed: Iterable[str]) -> None:
+    """Move a finished job's outputs from `stage` into `output`.
+
+    A new output folder is one rename. Into an existing folder, an earlier run's entries move
+    aside first (and are deleted once the new ones are in); the job record moves last, so a
+    reader never finds a recio_job.json next to half of the outputs. Other files are untouched.
+    """
+    import glob as globlib
+
+    if not os.path.exists(output):
+        os.rename(stage, output)
+        return
+    old = stage.replace(".tmp-", ".old-")
+    os.makedirs(old, exist_ok=True)
+    for path in sorted(
+        {p for pattern in managed for p in globlib.glob(os.path.join(output, pattern))}
+    ):
+        os.rename(path, os.path.join(old, os.path.basename(path)))
+    entries = sorted(os.listdir(stage), key=lambda n: n == JOB_FILE)
+    for entry in entries:
+        os.rename(os.path.join(stage, entry), os.path.join(output, entry))
+    os.rmdir(stage)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def written_split(output: str, pattern: str, counters: dict[str, int], counter: str) -> SplitInfo:
@@ -89,16 +220,6 @@ def count_records(output: str, files: Iterable[str]) -> int | None:
                 pass
             total += reader.index
     return total
-
-
-def count_lines(path: str) -> int | None:
-    """Lines of a local text file (0 when it does not exist); None for a remote one."""
-    if is_remote(path):
-        return None
-    if not os.path.isfile(path):
-        return 0
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def output_files(output: str, pattern: str) -> tuple[str, ...]:

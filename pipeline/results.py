@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline._files import join, write_text
+from pipeline._files import count_lines, join, write_text
 from pipeline.layout import BAD_ROWS_FILE, JOB_FILE
 from pipeline.progress import ROWS_COUNTER
 
@@ -35,6 +36,8 @@ class JobResult:
         splits: output splits by name ("data" for csv/augment, "train"/"eval" for transform).
         stats: what the analyzers computed (transform job), per output feature.
         label, key: the label and key columns, for loaders.
+        notes: decisions a person should know of (columns inferred as strings, columns left
+            out, a transformed or absent label); they name Python parameters.
         dry_run: the job was translated (e.g. for Dataflow) but not run; no outputs exist.
         pipeline_result: Beam's PipelineResult (for dry runs: `.job` holds the Dataflow job).
     """
@@ -53,6 +56,7 @@ class JobResult:
     schema_file: str | None = None
     inputs: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     pipeline_result: Any = None
 
@@ -89,7 +93,6 @@ class JobResult:
         rows read are what the splits hold (`rows_per_input` output rows per input row) and the
         bad rows are the lines of the dead-letter file.
         """
-        from pipeline.outputs import count_lines
 
         counters = outcome.counters
         bad_rows_file = join(output, BAD_ROWS_FILE)
@@ -113,6 +116,22 @@ class JobResult:
             **fields,
         )
 
+    def moved(self, stage: str, output: str) -> JobResult:
+        """The same result with paths under the staging folder `stage` named under `output`."""
+        if stage == output:
+            return self
+
+        def name(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith(stage):
+                return output + value[len(stage) :] if value != stage else output
+            return value
+
+        self.output = name(self.output)
+        self.bad_rows_file = name(self.bad_rows_file)
+        self.schema_file = name(self.schema_file)
+        self.extra = {k: name(v) for k, v in self.extra.items()}
+        return self
+
     def to_json(self) -> dict[str, Any]:
         """The content of OUT/recio_job.json (everything but the live Beam objects)."""
         return {
@@ -130,11 +149,14 @@ class JobResult:
             "inputs": list(self.inputs),
             "runner": self.runner,
             "seconds": round(self.seconds, 3),
+            "notes": list(self.notes),
             **self.extra,
         }
 
-    def summary(self) -> str:
-        """A few lines for a person: rows in and out, bad rows, statistics, where things went."""
+    def summary(self, rewrite: Callable[[str], str] | None = None) -> str:
+        """A few lines for a person: rows in and out, bad rows, statistics, where things went.
+
+        `rewrite` turns each note's parameter names into a front end's words (CLI flags)."""
         if self.dry_run:
             return _dry_run_summary(self)
         lines = [f"recio job {self.job}: finished in {self.seconds:.1f} s on {self.runner}"]
@@ -150,6 +172,7 @@ class JobResult:
         if self.schema_file:
             lines.append(f"  schema       {self.schema_file}")
         lines.append(f"  output       {self.output}")
+        lines += [f"  note: {rewrite(note) if rewrite else note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -199,8 +222,9 @@ def _dry_run_summary(result: JobResult) -> str:
     return "\n".join(lines)
 
 
-def write_job_file(result: JobResult) -> str:
-    """Write OUT/recio_job.json atomically and return its path."""
-    path = join(result.output, JOB_FILE)
+def write_job_file(result: JobResult, folder: str | None = None) -> str:
+    """Write OUT/recio_job.json (into `folder`, the job's staging folder, when given)
+    atomically and return its path."""
+    path = join(folder or result.output, JOB_FILE)
     write_text(path, json.dumps(result.to_json(), indent=2, default=str) + "\n")
     return path

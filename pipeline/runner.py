@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,7 +140,6 @@ def run(
     readable line (the failing step's name included); RECIO_DEBUG=1 at the CLI shows the rest.
     """
     import apache_beam as beam
-    from apache_beam.runners.runner import PipelineState
 
     start = time.perf_counter()  # construction included: TFT traces the graph here
     try:
@@ -149,6 +149,24 @@ def run(
         raise JobOptionsError(
             f"{runner.runner} rejected the options: {'; '.join(problems) or error}"
         ) from error
+    try:
+        return _run_constructed(pipeline, construct, runner, start, on_progress, output)
+    finally:
+        # Beam makes this folder when the Pipeline is created and removes it only at the end of
+        # run(): an error or Ctrl-C while the graph is traced would leave it behind.
+        shutil.rmtree(getattr(pipeline, "local_tempdir", ""), ignore_errors=True)
+
+
+def _run_constructed(
+    pipeline: Any,
+    construct: Callable[[Any], None],
+    runner: RunnerOptions,
+    start: float,
+    on_progress: progress.ProgressCallback | None,
+    output: str | None,
+) -> RunOutcome:
+    from apache_beam.runners.runner import PipelineState
+
     try:
         construct(pipeline)
     except PipelineError:
@@ -166,9 +184,11 @@ def run(
             if not runner.dry_run:
                 progress.poll_remote(result, on_progress)
                 result.wait_until_finish()
-    except Exception as error:
+    except BaseException as error:
         if output is not None:
             remove_sink_temp_dirs(output)
+        if not isinstance(error, Exception):  # Ctrl-C, SIGTERM: unwind, after cleaning up
+            raise
         raise translate_error(error) from error
     seconds = time.perf_counter() - start
     state = getattr(result, "state", None)

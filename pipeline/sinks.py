@@ -73,15 +73,62 @@ class TFRecordBatchSink(filebasedsink.FileBasedSink):
             raw.close()
 
 
+def publish_manifest(prefix: str, names: Iterable[str], *, via_beam: bool | None = None) -> str:
+    """Publish `prefix.manifest.json` for the shards `names` (the last step of a job's write).
+
+    Local outputs are written atomically by recordio; remote ones (gs://, s3://, ...) through
+    Beam's FileSystems, whose objects appear whole when closed.
+    """
+    from pipeline._files import is_remote
+    from recordio.manifest import manifest_path_for, write_manifest
+
+    names = sorted(names)
+    path = manifest_path_for(prefix)
+    if via_beam is None:
+        via_beam = is_remote(prefix) or any(is_remote(n) for n in names)
+    if not via_beam:
+        write_manifest(path, [(n, None) for n in names])
+        return path
+    from recordio.manifest import describe_stream, manifest_bytes
+
+    entries = []
+    for name in names:
+        with FileSystems.open(name, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            entries.append(describe_stream(name, handle))
+    with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as out:
+        out.write(manifest_bytes(entries))
+    return path
+
+
+class _WriteAndPublish(beam.PTransform):
+    """Write the shards, then (once every one is in place) their manifest; yields the names."""
+
+    def __init__(self, write: Any, prefix: str) -> None:
+        super().__init__()
+        self.write = write
+        self.prefix = prefix
+
+    def expand(self, pcoll: Any) -> Any:
+        names = pcoll | "Write" >> self.write
+        _ = (
+            names
+            | "AllShards" >> beam.combiners.ToList()
+            | "PublishManifest"
+            >> beam.Map(lambda got, prefix: publish_manifest(prefix, got), self.prefix)  # fmt: skip
+        )
+        return names
+
+
 def write_record_batches(
     prefix: str, *, compression: CompressionLike = "GZIP", num_shards: int = 0
 ) -> Any:
     """A PTransform writing a PCollection of `list[bytes]` as TFRecord shards under `prefix`.
 
     `num_shards=0` lets the runner choose (one file per worker bundle locally). Returns the
-    PCollection of final file names, like Beam's own file sinks.
+    PCollection of final file names, like Beam's own file sinks; `prefix.manifest.json` is
+    published after the last shard.
     """
-    return Write(TFRecordBatchSink(prefix, compression, num_shards))
+    return _WriteAndPublish(Write(TFRecordBatchSink(prefix, compression, num_shards)), prefix)
 
 
 def shard_for_key(key: bytes, num_shards: int) -> int:
@@ -114,9 +161,15 @@ def write_sorted_shards(
     grouped = {"records": by_shard, "shard": every_shard} | f"{label}/GroupByShard" >> (
         beam.CoGroupByKey()
     )
-    return grouped | f"{label}/WriteShard" >> beam.ParDo(
+    names = grouped | f"{label}/WriteShard" >> beam.ParDo(
         WriteShardFn(prefix, num_shards, Compression.coerce(compression))
     )
+    _ = (
+        names
+        | f"{label}/AllShards" >> beam.combiners.ToList()
+        | f"{label}/PublishManifest" >> beam.Map(lambda got: publish_manifest(prefix, got))
+    )
+    return names
 
 
 class WriteShardFn(beam.DoFn):

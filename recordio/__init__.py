@@ -5,7 +5,7 @@ errors that name the file, record and byte offset, and tf.train.Example encoding
 TensorFlow or the protobuf library.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from recordio._backend import BACKEND
 from recordio._salvage import Damage
@@ -19,12 +19,14 @@ from recordio.errors import (
     ExampleDecodeError,
     IndexFileError,
     OptionError,
+    OutputExistsError,
     RecordIOError,
     RecordTooLargeError,
     StaleIndexError,
     TrailingDataError,
     TruncatedRecordError,
     UnknownCompressionError,
+    UnsafePathError,
     WriterClosedError,
 )
 from recordio.example import (
@@ -39,49 +41,24 @@ from recordio.example import (
 )
 from recordio.files import expand_paths, is_record_file, record_files, shard_names
 from recordio.kinds import Kind
+from recordio.manifest import Manifest, check_folder, read_manifest, write_manifest
+from recordio.parts import Span, equal_parts, split_files
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader, read_records
 from recordio.recover import RecoverReport, TooMuchDamageError, recover_file, salvage_records
-from recordio.verify import VerifyReport, verify_file
+from recordio.shards import ShardedWriter
+from recordio.verify import VerifyReport, verify_file, verify_folder
 from recordio.writer import TFRecordWriter, write_records
 
-if TYPE_CHECKING:
-    from recordio.access import IndexedReader
-    from recordio.index import (
-        RecordIndex,
-        build_index,
-        count_records,
-        index_file,
-        index_path,
-        load_index,
-        write_index,
-    )
-
-# Index and random access need numpy: imported on first use, so `import recordio` (and the
-# CLI's start-up) stays light.
-_LAZY = {
-    "IndexedReader": "recordio.access",
-    "RecordIndex": "recordio.index",
-    "build_index": "recordio.index",
-    "count_records": "recordio.index",
-    "index_file": "recordio.index",
-    "index_path": "recordio.index",
-    "load_index": "recordio.index",
-    "write_index": "recordio.index",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'recordio' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
 __all__ = [
+    "verify_folder",
+    "ShardedWriter",
+    "split_files",
+    "equal_parts",
+    "Span",
+    "write_manifest",
+    "read_manifest",
+    "check_folder",
+    "Manifest",
     "BACKEND",
     "BytesList",
     "CompressedStreamError",
@@ -99,6 +76,7 @@ __all__ = [
     "Int64List",
     "Kind",
     "OptionError",
+    "OutputExistsError",
     "RecordIOError",
     "RecordIndex",
     "RecordTooLargeError",
@@ -110,6 +88,7 @@ __all__ = [
     "TrailingDataError",
     "TruncatedRecordError",
     "UnknownCompressionError",
+    "UnsafePathError",
     "VerifyReport",
     "WriterClosedError",
     "build_index",
@@ -135,3 +114,36 @@ __all__ = [
     "write_index",
     "write_records",
 ]
+
+# The index and random access need numpy: imported on first use, so that `import recordio`
+# (and `recio --help`, `recio verify`) stay light.
+_LAZY = {
+    "IndexedReader": "recordio.access",
+    **dict.fromkeys(
+        ("RecordIndex", "build_index", "count_records", "index_file", "index_path",
+         "load_index", "write_index"),
+        "recordio.index",
+    ),
+}  # fmt: skip
+
+
+if not TYPE_CHECKING:  # mypy sees the imports below instead
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'recordio' has no attribute {name!r}")
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+else:
+    from recordio.access import IndexedReader
+    from recordio.index import (
+        RecordIndex,
+        build_index,
+        count_records,
+        index_file,
+        index_path,
+        load_index,
+        write_index,
+    )

@@ -29,9 +29,10 @@ if _speedups is not None:
     frame = _speedups.frame
     crc32c = _speedups.crc32c
     masked_crc32c = _speedups.masked_crc32c
-    scan_headers = _speedups.scan_headers
-    gather = _speedups.gather
-    find_header = _speedups.find_header
+    # An accelerator built from an older _speedups.c lacks these: their twins stand in.
+    scan_headers = getattr(_speedups, "scan_headers", _framing.scan_headers)
+    gather = getattr(_speedups, "gather", _framing.gather)
+    find_header = getattr(_speedups, "find_header", _framing.find_header)
 else:
     scan = _framing.scan
     frame = _framing.frame

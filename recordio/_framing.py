@@ -7,10 +7,13 @@ tests run the same vectors through both.
 
 from __future__ import annotations
 
+import mmap
 import struct
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias
 
+ReadableBuffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap"
 MASK_DELTA = 0xA282EAD8
 HEADER = 12
 FOOTER = 4
@@ -131,7 +134,9 @@ def scan(
     return records, pos, STOP_BATCH, 0, 0
 
 
-def scan_headers(buf: bytes, pos: int, max_len: int, base: int) -> tuple[bytes, int, int, int, int]:
+def scan_headers(
+    buf: ReadableBuffer, pos: int, max_len: int, base: int
+) -> tuple[bytes, int, int, int, int]:
     """Start offsets (`base + position`, u64le bytes) of the records in `buf[pos:]`, from their
     headers alone: length CRCs are checked, data is skipped unread.
 
@@ -155,7 +160,7 @@ def scan_headers(buf: bytes, pos: int, max_len: int, base: int) -> tuple[bytes, 
     return struct.pack(f"<{len(starts)}Q", *starts), pos, status, a, b
 
 
-def find_header(buf: bytes, start: int, max_len: int) -> int:
+def find_header(buf: ReadableBuffer, start: int, max_len: int) -> int:
     """Salvage: the first position from `start` holding a header whose length CRC checks out
     (length at most `max_len`), or where fewer than 12 bytes are left; len(buf) if neither."""
     end = len(buf)
@@ -169,7 +174,7 @@ def find_header(buf: bytes, start: int, max_len: int) -> int:
 
 
 def gather(
-    buf: bytes, starts: Sequence[int], lengths: Sequence[int], verify: bool
+    buf: ReadableBuffer, starts: Iterable[int], lengths: Iterable[int], verify: bool
 ) -> tuple[list[bytes], int, int, int, int]:
     """The records whose headers start at `starts` in `buf`, each checked against the length
     the index expects (and its CRCs when `verify`).

@@ -44,6 +44,9 @@ class Salvage:
         self._limit = min(max_record_bytes, MAX_LENGTH)
         self._open: RecordIOError | None = None
         self._open_index = 0
+        # Inside a record whose length ran past the end of the file: a frame found there must be
+        # followed by another header. At the very end it may be one embedded in the cut payload.
+        self._header_must_follow = False
         self.reports = 0
 
     @property
@@ -86,6 +89,7 @@ class Salvage:
         if self._open is not None:
             self.report(self._open, end, self._open_index)
             self._open = None
+            self._header_must_follow = False
 
     def give_up(self, error: RecordIOError, end: int | None, index: int) -> None:
         """Nothing can be read past `error` (a cut file, a damaged compressed stream)."""
@@ -107,6 +111,8 @@ class Salvage:
         base: int,
         skip_end: int | None,
         index: int,
+        *,
+        header_must_follow: bool = False,
     ) -> tuple[int, int]:
         """Where reading carries on after `error` at buf[pos], and how many records it skipped.
 
@@ -120,6 +126,7 @@ class Salvage:
                 return skip_end, 1
             self._open = error
             self._open_index = index
+            self._header_must_follow = header_must_follow
         return self.resync(buf, pos + 1), 0
 
     def resync(self, buf: bytes, start: int) -> int:
@@ -133,7 +140,11 @@ class Salvage:
             )
             if status == STOP_NEED and not records:
                 return candidate  # a valid header / too few bytes to tell: read on
-            if records and self._record_may_start(buf, after, cut_ok=True):
+            if self._header_must_follow:
+                follows = len(buf) - after >= HEADER and self._record_may_start(buf, after)
+            else:
+                follows = self._record_may_start(buf, after, cut_ok=True)
+            if records and follows:
                 # A whole record followed by another header (or the end of what is read): a
                 # frame embedded in a damaged record's payload is followed by neither.
                 return candidate

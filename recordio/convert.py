@@ -52,7 +52,10 @@ from recordio.example import (
 )
 from recordio.files import shard_names
 from recordio.kinds import Kind
+from recordio.manifest import manifest_path_for
+from recordio.outputs import check_path, refuse_unsafe_outputs
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
+from recordio.shards import ShardedWriter
 from recordio.writer import TFRecordWriter
 
 INT64, FLOAT, BYTES = Kind.INT64, Kind.FLOAT, Kind.BYTES
@@ -231,10 +234,12 @@ def examples_from_jsonl(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
             yield encode_example(features)
 
 
-def _csv_rows(source: BinaryIO, name: str) -> Generator[tuple[int, list[str]]]:
+def _csv_rows(
+    source: BinaryIO, name: str, delimiter: str = ","
+) -> Generator[tuple[int, list[str]]]:
     """(line number, cells) for each row of a UTF-8 CSV file, header first; blank lines skipped."""
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, strict=True)
+    reader = csv.reader(text, strict=True, delimiter=delimiter)
     try:
         for row in reader:
             if row:
@@ -265,29 +270,50 @@ def _csv_header(row: list[str], name: str, number: int) -> list[str]:
     return row
 
 
-def _csv_body(source: BinaryIO, name: str) -> Iterator[tuple[int, list[str], list[str]]]:
+def _other_delimiter(header: list[str], delimiter: str) -> str | None:
+    """A separator the header seems to use instead of `delimiter` (`a;b;c` read with ',')."""
+    if len(header) != 1:
+        return None
+    for candidate in (";", "\t", "|", ","):
+        if candidate != delimiter and candidate in header[0]:
+            return candidate
+    return None
+
+
+def _csv_body(
+    source: BinaryIO, name: str, delimiter: str = ","
+) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line number, header, cells) for each data row; checks the header and the row widths."""
-    with closing(_csv_rows(source, name)) as rows:
+    with closing(_csv_rows(source, name, delimiter)) as rows:
         first = next(rows, None)
         if first is None:
             raise ConvertError("no header row (the input is empty)", path=name)
         header = _csv_header(first[1], name, first[0])
+        other = _other_delimiter(header, delimiter)
+        if other is not None:
+            raise ConvertError(
+                f"the header is one column, {header[0][:60]!r}, which holds {other!r}s",
+                path=name,
+                line=first[0],
+                hint=f"if {other!r} separates the cells, give it as delimiter",
+                params=("delimiter",),
+            )
         for number, cells in rows:
             if len(cells) != len(header):
                 raise ConvertError(
                     f"{len(cells)} fields, but the header has {len(header)}",
                     path=name,
                     line=number,
-                    hint="quote fields that contain commas",
+                    hint=f"quote fields that contain {delimiter!r}",
                 )
             yield number, header, cells
 
 
-def _infer_csv(inputs: list[tuple[str, BinaryIO]]) -> dict[str, Kind]:
+def _infer_csv(inputs: list[tuple[str, BinaryIO]], delimiter: str) -> dict[str, Kind]:
     """Pass one over CSV: one kind per column (recordio.cells decides each cell's)."""
     kinds: dict[str, Kind | None] = {}
     for name, source in inputs:
-        for _, header, cells in _csv_body(source, name):
+        for _, header, cells in _csv_body(source, name, delimiter):
             for title, cell in zip(header, cells, strict=True):
                 old = kinds.get(title)
                 if old is not Kind.BYTES:
@@ -295,12 +321,19 @@ def _infer_csv(inputs: list[tuple[str, BinaryIO]]) -> dict[str, Kind]:
     return {title: kind for title, kind in kinds.items() if kind is not None}
 
 
-def examples_from_csv(inputs: list[tuple[str, BinaryIO]]) -> Iterator[bytes]:
+def examples_from_csv(
+    inputs: list[tuple[str, BinaryIO]], *, delimiter: str = ","
+) -> Iterator[bytes]:
     """Serialized Examples from CSV with a header row; empty cells leave the feature out."""
-    kinds = _infer_csv(inputs)
+    if len(delimiter) != 1 or delimiter in '\r\n"':
+        raise OptionError(
+            f"delimiter must be one character other than a quote or line break, got {delimiter!r}",
+            params=("delimiter",),
+        )
+    kinds = _infer_csv(inputs, delimiter)
     for name, source in inputs:
         source.seek(0)
-        for _, header, cells in _csv_body(source, name):
+        for _, header, cells in _csv_body(source, name, delimiter):
             features: dict[str, list[Any]] = {}
             for title, cell in zip(header, cells, strict=True):
                 if not cell.strip():
@@ -417,12 +450,15 @@ def text_to_tfrecords(
     level: int | None = None,
     shards: int = 1,
     stdout: BinaryIO | None = None,
+    overwrite: bool = False,
+    delimiter: str = ",",
 ) -> WriteSummary:
     """Convert text inputs (`-` = stdin) into TFRecords at `out` (`-` = stdout).
 
     `fmt`: auto (CSV for `.csv`, else JSON Lines), jsonl, csv, raw (one record per line),
     base64 (one base64 record per line). With `shards` > 1 records go round-robin to the files
     of `shard_names(out, shards)`; every one is published only when the whole input converted.
+    An existing output is replaced only with `overwrite`, and an input never is.
     """
     started = time.perf_counter()
     fmt = input_format(inputs, fmt)
@@ -433,6 +469,9 @@ def text_to_tfrecords(
     if out != "-" and os.path.isdir(out):
         raise ConvertError("is a folder; give a file name to write", path=out)
     codec = Compression.for_path(out if out != "-" else "", compression)
+    names = shard_names(out, shards) if out != "-" else []
+    manifest = [manifest_path_for(out)] if shards > 1 else []
+    refuse_unsafe_outputs([*names, *manifest], [check_path(p) for p in inputs], overwrite=overwrite)
     if level is not None and codec is Compression.NONE:
         raise OptionError(
             "level applies to compressed output",
@@ -445,7 +484,7 @@ def text_to_tfrecords(
         if fmt == "jsonl":
             records = examples_from_jsonl(sources)
         elif fmt == "csv":
-            records = examples_from_csv(sources)
+            records = examples_from_csv(sources, delimiter=delimiter)
         else:
             records = records_from_lines(sources, b64=fmt == "base64")
         if out == "-":
@@ -454,25 +493,16 @@ def text_to_tfrecords(
                 count = writer.write_many(records)
             sink.flush()
             return WriteSummary(count, ["<stdout>"], sink.count, time.perf_counter() - started)
-        names = shard_names(out, shards)
-        with ExitStack() as writers_stack:
-            # All shards are open together: if the input fails, every one is discarded.
-            writers = [
-                writers_stack.enter_context(TFRecordWriter(name, codec, level=level))
-                for name in names
-            ]
-            count = _round_robin(records, [w.write for w in writers])
+        if shards == 1:
+            with TFRecordWriter(out, codec, level=level) as single:
+                count = single.write_many(records)
+        else:
+            # All shards are open together: if the input fails, every one is discarded; the
+            # manifest is published last, after every shard (checked above, with the shards).
+            with ShardedWriter(out, shards, codec, level=level, overwrite=True) as writer:
+                count = writer.write_many(records)
     size = sum(os.path.getsize(name) for name in names)
     return WriteSummary(count, names, size, time.perf_counter() - started)
-
-
-def _round_robin(records: Iterable[bytes], sinks: list[Callable[[bytes], None]]) -> int:
-    count = 0
-    shards = len(sinks)
-    for record in records:
-        sinks[count % shards](record)
-        count += 1
-    return count
 
 
 # =========================================================================== records -> JSON

@@ -192,6 +192,22 @@ class ConvertError(RecordIOError):
         return f"{text}; {self.hint}" if self.hint else text
 
 
+class OutputExistsError(RecordIOError):
+    """An output that would replace a file already there (or one of the inputs)."""
+
+    @property
+    def kind(self) -> str:
+        return "exists"
+
+
+class UnsafePathError(RecordIOError):
+    """A path no file can have (a NUL byte) or one a command must not write to."""
+
+    @property
+    def kind(self) -> str:
+        return "bad_path"
+
+
 class WriterClosedError(RecordIOError):
     """write() or flush() after close()."""
 

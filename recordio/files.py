@@ -9,7 +9,9 @@ read the same files of a folder. A file is a record file when its name says so:
   one of the files recio writes beside its records (`schema.json`, `bad_rows.jsonl`, ...).
 
 Hidden (`.`) and private (`_`) names never are: temporary files, `_SUCCESS` markers; nor is an
-index sidecar (`x.tfrecord.idx`, `x.tfrecord-00000-of-00002.idx`).
+index sidecar (`x.tfrecord.idx`, `x.tfrecord-00000-of-00002.idx`) or a shard set's manifest
+(`NAME.manifest.json`, see manifest.py). A manifest given as a path stands for exactly the shards
+it lists.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import glob
 import os
 import re
 
+from recordio import paths as storage
 from recordio.compression import split_suffix
 from recordio.errors import OptionError, RecordIOError
 
@@ -29,6 +32,7 @@ SIDECAR_SUFFIXES = (
 )  # fmt: skip
 # Sidecars that may follow a full record file name and must never be read as records.
 INDEX_SUFFIXES = (".idx",)
+NEVER_RECORDS = (".manifest.json", *INDEX_SUFFIXES)  # sidecars of record files and sets
 _RECORD_NAME = re.compile(
     r"\.(?:tfrecords?|tfrec|rio)(?:\.gz|\.gzip|\.zz|\.zlib|\.deflate)?(?:-|$)", re.IGNORECASE
 )
@@ -42,7 +46,7 @@ RECORD_RULE = (
 def is_record_file(name: str) -> bool:
     """Whether a file's name marks it as a TFRecord file (see the module docstring)."""
     base = os.path.basename(name)
-    if base.startswith((".", "_")):
+    if base.startswith((".", "_")) or base.endswith(NEVER_RECORDS):
         return False
     if base.lower().endswith(INDEX_SUFFIXES):  # x.tfrecord-00000-of-00002.idx is an index
         return False
@@ -54,14 +58,14 @@ def is_record_file(name: str) -> bool:
 def record_files(folder: str) -> list[str]:
     """The record files directly inside `folder`, sorted."""
     return sorted(
-        os.path.join(folder, name)
-        for name in os.listdir(folder)
-        if is_record_file(name) and os.path.isfile(os.path.join(folder, name))
+        storage.join(folder, name) for name in storage.file_names(folder) if is_record_file(name)
     )
 
 
-def expand_paths(patterns: list[str]) -> list[str]:
+def expand_paths(patterns: list[str], *, folders: bool = True) -> list[str]:
     """Expand globs (and folders, to the record files inside them) in order; '-' passes through.
+
+    With `folders` False a folder is refused: text inputs are never guessed from a folder.
 
     A pattern that matches nothing is an error: a typo must not look like an empty data set.
     """
@@ -70,7 +74,13 @@ def expand_paths(patterns: list[str]) -> list[str]:
         if pattern == "-":
             paths.append(pattern)
             continue
-        if os.path.isdir(pattern):
+        if storage.isdir(pattern) and not folders:
+            raise RecordIOError(
+                "is a folder, not a file",
+                path=pattern,
+                hint="name the files, or a pattern such as DIR/*.jsonl",
+            )
+        if storage.isdir(pattern):
             inside = record_files(pattern)
             if not inside:
                 raise RecordIOError(
@@ -81,18 +91,27 @@ def expand_paths(patterns: list[str]) -> list[str]:
             paths.extend(inside)
             continue
         # An existing name is taken as it is: the shell may have expanded `x[1].tfrecord` already.
-        if glob.has_magic(pattern) and not os.path.exists(pattern):
-            matched = sorted(glob.glob(pattern))
+        if glob.has_magic(pattern) and not storage.exists(pattern):
+            matched = storage.glob(pattern)
             if not matched:
                 raise RecordIOError(
                     "no file matches this pattern", path=pattern, hint="check the path and quoting"
                 )
-            paths.extend(matched)
+            paths.extend(p for m in matched for p in _listed(m))
             continue
-        if not os.path.exists(pattern):
+        if not storage.exists(pattern):
             raise RecordIOError("no such file", path=pattern)
-        paths.append(pattern)
+        paths.extend(_listed(pattern))
     return paths
+
+
+def _listed(path: str) -> list[str]:
+    """A manifest's shards (a manifest is read as exactly its set), else the path itself."""
+    if not path.endswith(NEVER_RECORDS[0]):
+        return [path]
+    from recordio.manifest import read_manifest
+
+    return read_manifest(path).paths()
 
 
 def split_record_suffix(path: str) -> tuple[str, str]:

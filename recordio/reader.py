@@ -8,6 +8,7 @@ exactly what TF would.
 
 from __future__ import annotations
 
+import codecs
 import io
 import operator
 import os
@@ -45,6 +46,8 @@ from recordio.errors import (
     RecordTooLargeError,
     TruncatedRecordError,
 )
+from recordio.outputs import check_path
+from recordio.paths import open_read
 
 DEFAULT_MAX_RECORD_BYTES = 256 << 20
 LARGE_RECORD = 1 << 20
@@ -116,13 +119,15 @@ class TFRecordReader:
         self._salvage = Salvage(on_damage, max_record_bytes) if on_damage is not None else None
         requested = Compression.parse(compression)
         if isinstance(source, (str, os.PathLike)):
-            self._file: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed in close()
+            check_path(os.fspath(source))
+            self._file: BinaryIO = open_read(source)  # closed in close(); URLs via fsspec
             self._owns_file = True
         else:
             self._file = source
             self._owns_file = False
         try:
             head = _read_head(self._file)
+            self._head = bytes(head[:256])
             self.compression = self._resolve(requested, head)
         except BaseException:
             self.close()
@@ -309,6 +314,10 @@ class TFRecordReader:
                     if self._resyncing:  # a false header found while resyncing
                         pos = self._resync(buf, pos + 1)
                         continue
+                    if self._salvage is not None and isinstance(self._source, PlainSource):
+                        # A damaged length can point past the end while intact records follow.
+                        pos = self._salvage_at(too_long, buf, pos, base, None)
+                        continue
                     self._fail_or_report(too_long, None)
                     return
             large = a > LARGE_RECORD and not self._resyncing and not lookahead
@@ -372,6 +381,15 @@ class TFRecordReader:
                     continue
                 self._close_damage(base + have)  # the damaged region runs to the end
                 return
+            if have and self._salvage is not None and a and have > HEADER:
+                # A valid header whose length runs past the end: its length may be what was
+                # damaged, with intact records after it. Resync inside it before giving up.
+                cut = self._truncation(have, base, a)
+                pos, _ = self._salvage.recover(
+                    cut, buf, 0, base, None, self._index, header_must_follow=True
+                )
+                at_end = True
+                continue
             if have:
                 self._end_inside_record(have, base, a)
             return
@@ -414,11 +432,22 @@ class TFRecordReader:
             **self._error_where(offset),
         )
 
+    def _not_records_hint(self, otherwise: str | None = "is this a TFRecord file?") -> str | None:
+        """What to say when the very first record header is wrong: often not TFRecords at all."""
+        head = getattr(self, "_head", b"")
+        try:  # not final: the head may end inside a character
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            text = ""
+        if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+            return "this looks like a text file, not TFRecords; recio write turns text into records"
+        return otherwise
+
     def _damage_error(self, status: int, a: int, b: int, offset: int) -> RecordIOError:
         where = self._error_where(offset)
         if status == STOP_LENGTH_CRC:
             first = offset == 0 and self._index == 0
-            hint = "is this a TFRecord file?" if first else "the length field or its CRC is damaged"
+            hint = self._not_records_hint() if first else "the length field or its CRC is damaged"
             return CorruptRecordError(
                 f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
                 part="length_crc",
@@ -464,30 +493,37 @@ class TFRecordReader:
         self._index += skipped
         return pos
 
+    def _truncation(self, have: int, base: int, need: int) -> RecordIOError:
+        part = "footer" if have >= need - FOOTER else "data"
+        return TruncatedRecordError(
+            f"file ends inside a record ({have} of {need} bytes, cut in its {part})",
+            part=part,
+            have=have,
+            need=need,
+            hint="the file was cut short",
+            **self._error_where(base),
+        )
+
     def _end_inside_record(self, have: int, base: int, need: int) -> None:
         where = self._error_where(base)
         if need == 0 and have < HEADER:
             if not self.strict:
                 return  # TF treats a partial header at the end as a clean end
+            first = base == 0 and self._index == 0 and self.compression is Compression.NONE
+            first = first and self._not_records_hint(None) is not None
             error: RecordIOError = TruncatedRecordError(
                 f"file ends inside a record header ({have} of {HEADER} bytes)",
                 part="header",
                 have=have,
                 need=HEADER,
-                hint="the file was cut short; strict=False ignores this as TF does",
+                hint=self._not_records_hint(None)
+                if first
+                else "the file was cut short; strict=False ignores this as TF does",
                 params=("strict",),
                 **where,
             )
         else:
-            part = "footer" if have >= need - FOOTER else "data"
-            error = TruncatedRecordError(
-                f"file ends inside a record ({have} of {need} bytes, cut in its {part})",
-                part=part,
-                have=have,
-                need=need,
-                hint="the file was cut short",
-                **where,
-            )
+            error = self._truncation(have, base, need)
         self._fail_or_report(error, base + have)
 
     def _read_large_compressed(

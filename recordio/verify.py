@@ -14,6 +14,7 @@ from typing import Any
 from recordio._salvage import Damage
 from recordio.compression import CompressionLike
 from recordio.errors import RecordIOError
+from recordio.paths import getsize
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES, TFRecordReader
 
 
@@ -54,7 +55,7 @@ def verify_file(
     """
     report = VerifyReport(path=os.fspath(path))
     try:
-        report.file_bytes = os.path.getsize(path)
+        report.file_bytes = getsize(os.fspath(path))
     except OSError as error:
         report.issues.append(
             Damage(0, 0, None, "unreadable", f"{report.path}: {error.strerror or error}")
@@ -89,4 +90,17 @@ def verify_file(
     return report
 
 
-__all__ = ["VerifyReport", "verify_file"]
+def verify_folder(folder: str, **options: Any) -> tuple[list[VerifyReport], Any]:
+    """Every record file of `folder` (verify_file) and its shard sets (manifest.check_folder).
+
+    The folder is whole only when every report and the set report are ok.
+    """
+    from recordio.files import record_files
+    from recordio.manifest import check_folder
+
+    reports = [verify_file(path, **options) for path in record_files(folder)]
+    sets = check_folder(folder, {r.path: r.records for r in reports if r.ok})
+    return reports, sets
+
+
+__all__ = ["VerifyReport", "verify_file", "verify_folder"]

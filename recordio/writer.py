@@ -8,7 +8,9 @@ writer can leave a shorter file that still reads back without an error.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import os
 import secrets
 import struct
@@ -25,7 +27,9 @@ from recordio.compression import (
     Compressor,
     compressor,
 )
-from recordio.errors import OptionError, RecordIOError, WriterClosedError
+from recordio.errors import OptionError, OutputExistsError, RecordIOError, WriterClosedError
+from recordio.outputs import check_path, refuse_unsafe_outputs
+from recordio.paths import RemoteTarget, exists, is_url
 
 BUFFER_BYTES = 1 << 20
 LARGE_RECORD = 64 << 10
@@ -33,10 +37,48 @@ _pack_length = struct.Struct("<Q").pack
 _pack_crc = struct.Struct("<I").pack
 
 
+TEMP_MARK = ".tmp-"  # `.NAME.tmp-PID-HEX`: how verify recognises a writer's leftovers
+
+
+def _name_max(folder: str) -> int:
+    try:
+        return os.pathconf(folder or ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
 def temp_path_for(path: str) -> str:
-    """A hidden temporary name next to `path`, unique to this process and writer."""
+    """A hidden temporary name next to `path`, unique to this process and writer.
+
+    Any name the filesystem accepts for `path` works: when the decorations would make the
+    temporary name too long, the copied part of the name is shortened instead.
+    """
     folder, name = os.path.split(path)
-    return os.path.join(folder, f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tail = f"{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}"
+    room = _name_max(folder) - len(tail.encode()) - 1
+    encoded = os.fsencode(name)
+    if len(encoded) > room:
+        name = os.fsdecode(encoded[:room]).rstrip("\udcff")
+        while len(os.fsencode(name)) > room:  # a multi-byte character cut in the middle
+            name = name[:-1]
+    return os.path.join(folder, f".{name}{tail}")
+
+
+# Temporary files this process has started and not yet published or removed. A signal can land
+# between creating one and the `with` block that would remove it; whatever is left here when
+# the interpreter exits is removed then (a killed process's files are verify's to report).
+_UNFINISHED: set[tuple[int, str]] = set()
+
+
+@atexit.register
+def discard_unfinished() -> None:
+    """Remove this process's unpublished temporary files (runs at exit; safe to call again)."""
+    pid = os.getpid()
+    for owner, temp in list(_UNFINISHED):
+        if owner == pid:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            _UNFINISHED.discard((owner, temp))
 
 
 def _fsync_dir(folder: str) -> None:
@@ -50,6 +92,19 @@ def _fsync_dir(folder: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _cannot_write(path: str, error: OSError) -> RecordIOError:
+    """An OS error about our temporary file, told about the file the user named."""
+    reason = error.strerror or str(error)
+    hint = {
+        errno.EACCES: "check that you may write to its folder",
+        errno.EPERM: "check that you may write to its folder",
+        errno.EROFS: "the folder is on a read-only filesystem; write somewhere else",
+        errno.ENOSPC: "free some space or write somewhere else",
+        errno.ENAMETOOLONG: "the file name is longer than the filesystem allows; shorten it",
+    }.get(error.errno or 0, "check the path")
+    return RecordIOError(f"cannot write the file ({reason})", path=path, hint=hint)
 
 
 class TFRecordWriter:
@@ -110,23 +165,40 @@ class TFRecordWriter:
         self.records_written = 0
         self._closed = False
         self._fsync = fsync
-        if isinstance(target, (str, os.PathLike)):
+        self._remote: RemoteTarget | None = None
+        if isinstance(target, (str, os.PathLike)) and is_url(target):
             self.path: str = os.fspath(target)
-            if not overwrite and os.path.exists(self.path):
-                raise RecordIOError(
-                    "file exists",
+            if not overwrite and exists(self.path):
+                raise OutputExistsError(
+                    "already exists",
                     path=self.path,
-                    hint="remove it or pass overwrite=True",
+                    hint="pass overwrite=True to replace it",
                     params=("overwrite",),
                 )
+            name = os.path.basename(temp_path_for(self.path.split("://", 1)[1]))
+            self._remote = RemoteTarget(self.path, name)  # published by close()
+            self._file: BinaryIO = self._remote.file
+            self._temp: str | None = None
+        elif isinstance(target, (str, os.PathLike)):
+            self.path = check_path(os.fspath(target))
+            if not overwrite:
+                refuse_unsafe_outputs([self.path])
             folder = os.path.dirname(self.path)
             if folder and not os.path.isdir(folder):
+                what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
                 raise RecordIOError(
-                    f"folder {folder!r} does not exist", path=self.path, hint="create it first"
+                    f"folder {folder!r} {what}", path=self.path, hint="create the folder first"
                 )
+            if os.path.isdir(self.path):
+                raise RecordIOError("is a folder; give a file name to write", path=self.path)
             temp = temp_path_for(self.path)
-            self._file: BinaryIO = open(temp, "xb")  # noqa: SIM115 - closed in close()
-            self._temp: str | None = temp  # set once the file exists: abort() removes it
+            self._temp = temp  # before the file exists: abort() removes it
+            _UNFINISHED.add((os.getpid(), temp))
+            try:
+                self._file = open(temp, "xb")  # noqa: SIM115 - closed in close()
+            except OSError as error:
+                _UNFINISHED.discard((os.getpid(), temp))
+                raise _cannot_write(self.path, error) from None
         else:
             self.path = str(getattr(target, "name", "<stream>"))
             self._temp = None
@@ -235,13 +307,21 @@ class TFRecordWriter:
             if self._compressor is not None:
                 self._file.write(self._compressor.flush())
             self._file.flush()
+            if self._remote is not None:
+                self._remote.publish()
             if self._temp is not None:
                 if self._fsync:
                     os.fsync(self._file.fileno())
                 self._file.close()
                 os.replace(self._temp, self.path)
+                _UNFINISHED.discard((os.getpid(), self._temp))
                 if self._fsync:
                     _fsync_dir(os.path.dirname(self.path))
+        except OSError as error:
+            self.abort()
+            if self._temp is None:  # a caller's stream (stdout): its errors are the caller's
+                raise
+            raise _cannot_write(self.path, error) from None
         except BaseException:
             self.abort()
             raise
@@ -250,11 +330,15 @@ class TFRecordWriter:
     def abort(self) -> None:
         """Drop everything written: the target file is left as it was."""
         self._closed = True
+        if getattr(self, "_remote", None) is not None:
+            self._remote.discard()  # type: ignore[union-attr]
         if self._temp is not None:
-            if not self._file.closed:
-                self._file.close()
+            file = getattr(self, "_file", None)
+            if file is not None and not file.closed:
+                file.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._temp)
+            _UNFINISHED.discard((os.getpid(), self._temp))
 
     def __enter__(self) -> TFRecordWriter:
         return self
@@ -267,7 +351,9 @@ class TFRecordWriter:
 
     def __del__(self) -> None:
         # Never publish a file nobody closed: it may be incomplete.
-        if not getattr(self, "_closed", True) and getattr(self, "_temp", None):
+        if not getattr(self, "_closed", True) and (
+            getattr(self, "_temp", None) or getattr(self, "_remote", None)
+        ):
             self.abort()
 
 
@@ -283,4 +369,4 @@ def write_records(
     return writer.records_written
 
 
-__all__ = ["TFRecordWriter", "temp_path_for", "write_records"]
+__all__ = ["TEMP_MARK", "TFRecordWriter", "temp_path_for", "write_records"]

@@ -18,6 +18,7 @@ from pipeline.loaders.spec import FeatureSpec, load_spec
 __all__ = [
     "DecodeOptions",
     "FeatureSpec",
+    "JaxBatches",
     "KerasPyDataset",
     "LoaderError",
     "LoaderOptionError",
@@ -43,6 +44,10 @@ def __getattr__(name: str) -> Any:  # lazy: these import TensorFlow, Keras or to
         from pipeline.loaders.adapters import KerasPyDataset
 
         return KerasPyDataset
+    if name == "JaxBatches":
+        from pipeline.loaders.jax_adapter import JaxBatches
+
+        return JaxBatches
     if name == "TorchIterableDataset":
         from pipeline.loaders.torch_adapter import TorchIterableDataset
 

@@ -27,26 +27,43 @@ CURSOR_WIDTH = len(CURSOR_FIELDS)
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """Records `residue, residue + stride, ...` of file `path` (all of them when stride is 1)."""
+    """Records `start + residue, start + residue + stride, ...` of file `path`: `count` of them
+    (all of a file when start is 0 and stride 1; a span of it when start > 0 or count is less)."""
 
     path: str
     stride: int
     residue: int
     count: int
+    start: int = 0
 
 
-def make_units(files: Sequence[str], counts: Sequence[int], part: int, parts: int) -> list[Unit]:
-    """The units of one part. Files are dealt round-robin; with fewer files than parts, each file
-    is split into ceil(parts / files) interleaved strides first."""
+def make_units(
+    files: Sequence[str],
+    counts: Sequence[int],
+    part: int,
+    parts: int,
+    remainder: str = "drop",
+    *,
+    pieces: int = 1,
+    cut: bool = False,
+) -> list[Unit]:
+    """The units of one part: its records of the set split into equal parts over `parts`
+    (`recordio.parts.equal_parts`, at record level: parts differ by at most one record, and
+    `remainder` drops, pads or keeps the rest). A part of fewer spans than `pieces` has its spans
+    cut into pieces of about 1/`pieces` of the part (with `cut`, every part is), so that several
+    lanes can share one file."""
+    from recordio.parts import equal_parts
+
     if not 0 <= part < parts:
         raise ValueError(f"part {part} outside 0..{parts - 1}")
-    stride = -(-parts // len(files)) if len(files) < parts else 1
+    spans = equal_parts(files, counts, parts, remainder=remainder)[part]  # type: ignore[arg-type]
+    total = sum(s.count for s in spans)
+    piece = max(1, -(-total // pieces)) if cut or len(spans) < pieces else max(total, 1)
     units = []
-    for path, count in zip(files, counts, strict=True):
-        for r in range(stride):
-            kept = (count - r + stride - 1) // stride if count > r else 0
-            units.append(Unit(path, stride, r, kept))
-    return [u for i, u in enumerate(units) if i % parts == part]
+    for span in spans:
+        for start in range(span.start, span.stop, piece):
+            units.append(Unit(span.path, 1, 0, min(piece, span.stop - start), start))
+    return units
 
 
 def assign_lanes(

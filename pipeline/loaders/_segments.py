@@ -99,8 +99,12 @@ class Segment:
                 _forget_shm(shm)
             else:
                 del buf
-                with contextlib.suppress(Exception):
+                try:
                     shm.close()
+                except BufferError:  # a view is still alive somewhere (a traceback's frame):
+                    _forget_shm(shm)  # else SharedMemory.__del__ prints "Exception ignored"
+                except Exception:  # noqa: S110 - closing is best effort
+                    pass
         elif self._mmap is not None:
             mm, self._mmap = self._mmap, None
             if not held:

@@ -179,6 +179,10 @@ def process_main(wid: int, ctrl_name: str, k: int, workers: int, layout: SlotLay
     finally:
         for _, slot in cache.values():
             slot.close()
+        cache.clear()
+        # Drop the views first: closing a segment that views still use is a BufferError.
+        ch.ctrl = ctrl = np.zeros(1, dtype=np.int64)  # noqa: F841 - attach() reads this cell
+        ctrl_seg.close()
 
 
 def start_without_main(proc: Any) -> None:

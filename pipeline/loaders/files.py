@@ -21,6 +21,7 @@ from pipeline._files import is_remote
 from pipeline.errors import LoaderError
 from pipeline.layout import DEFAULT_SPLIT, JobOutput
 from recordio.files import RECORD_RULE, record_files
+from recordio.manifest import MANIFEST_SUFFIX
 
 
 def _local(path: str) -> str:
@@ -80,6 +81,10 @@ def _remote_glob(pattern: str) -> list[str]:
 
 
 def _expand_one(item: str, split: str | None) -> list[str]:
+    if item.endswith(MANIFEST_SUFFIX):  # a published shard set: exactly the files it lists
+        from recordio.manifest import read_manifest
+
+        return read_manifest(_local(item)).paths()
     if is_remote(item):
         found = _remote_glob(item) if glob.has_magic(item) else [item]
         if not found:

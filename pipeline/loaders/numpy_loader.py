@@ -10,8 +10,9 @@
 What it does, and why:
 - Decodes with templates specialised to the data's byte layout (see `decode.py`), falling back to
   recordio's generic decoder record by record, so output never depends on the fast path.
-- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter):
-  each record belongs to exactly one part; see `_plan.py` for the order of an epoch.
+- Splits the data once across `world_size` ranks (and torch DataLoader workers, via the adapter)
+  into equal parts at record level (`recordio.parts`): every rank gets the same number of
+  records and batches; see `_plan.py` for the order of an epoch.
 - Makes batches in the background (`num_workers` processes, or one thread) straight into shared
   memory; a batch's arrays are views of that memory, never overwritten while referenced.
 - `state_dict()` after any batch and `load_state_dict()` in a fresh process continue the epoch with
@@ -31,7 +32,14 @@ import numpy as np
 
 from pipeline.errors import LoaderError, LoaderOptionError
 from pipeline.loaders._backend import Backend, InlineBackend, WorkerBackend
-from pipeline.loaders._lanes import EpochTask, ReadOptions, count_records, lane_counts
+from pipeline.loaders._lanes import (
+    EpochTask,
+    ReadOptions,
+    count_records,
+    lane_counts,
+    open_reader,
+)
+from pipeline.loaders._outputs import Output, Transform, base_outputs, concat, probe_outputs
 from pipeline.loaders._plan import CURSOR_WIDTH, assign_lanes, fingerprint, make_units
 from pipeline.loaders._slots import SlotLayout
 from pipeline.loaders.decode import Field, make_fields
@@ -66,6 +74,13 @@ class NumpyLoader:
         decode: raw bytes as numbers, float32 scaling, padding (`DecodeOptions`).
         workers: background processes and prefetch (`WorkerOptions`).
         source: the feature spec and what to do at damage (`SourceOptions`).
+        transform: `fn(batch: dict, rng) -> dict`, run where the batches are made (the worker
+            processes, or in-process with num_workers=0) on each lane's rows of a batch: it
+            must work row by row, keep the number of rows, and be a top-level function (or an
+            instance of a top-level class, e.g. `pipeline.loaders.transforms.ImageAugment`) so it
+            can be pickled. `rng` is a numpy Generator seeded from (seed, epoch, rank, lane,
+            position in the lane), so the result depends on neither num_workers nor a resume.
+            It is called once on a batch of zeros first to learn what it returns.
     """
 
     def __init__(
@@ -80,6 +95,7 @@ class NumpyLoader:
         decode: DecodeOptions | None = None,
         workers: WorkerOptions | None = None,
         source: SourceOptions | None = None,
+        transform: Transform | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise LoaderOptionError(
@@ -146,6 +162,15 @@ class NumpyLoader:
                     + (" (add it to decode_bytes first)" if field.kind == "bytes" else ""),
                     params=("to_float32", "decode_bytes"),
                 )
+        self.global_shuffle = order.global_shuffle
+        if self.global_shuffle and (source.salvage or not order.shuffle):
+            raise LoaderOptionError(
+                "global_shuffle reads records at random through the files' index: it needs "
+                "shuffle=True and cannot salvage damaged files",
+                params=("global_shuffle", "shuffle", "salvage"),
+            )
+        self.transform = transform
+        self.outputs: list[Output] = self._outputs(transform)
         self.damage: list[Any] = []
         self.epoch = 0
         self._batch = 0
@@ -157,6 +182,34 @@ class NumpyLoader:
         self._active = 0
 
     # -- set-up ----------------------------------------------------------------------------
+    def _outputs(self, transform: Transform | None) -> list[Output]:
+        """The arrays of a batch: the decoded fields, or what the transform makes of them."""
+        inputs = base_outputs(self.fields, self.scales, self.decode.return_lengths)
+        if transform is None:
+            return inputs
+        if not callable(transform):
+            raise LoaderOptionError(
+                f"transform must be a function fn(batch, rng) -> dict, got {transform!r}",
+                params=("transform",),
+            )
+        if self.num_workers > 0:
+            import pickle
+
+            try:
+                pickle.dumps(transform)
+            except Exception as error:
+                raise LoaderOptionError(
+                    f"transform {transform!r} cannot be sent to the worker processes ({error}): "
+                    "use a function defined at the top level of a module (no lambda or closure)",
+                    params=("transform",),
+                ) from None
+        outputs = probe_outputs(transform, inputs)
+        if self.label not in {o.name for o in outputs}:
+            raise LoaderOptionError(
+                f"transform must return the label {self.label!r} too", params=("transform",)
+            )
+        return outputs
+
     def _raw_lengths(self, decode_bytes: Mapping[str, Any]) -> dict[str, int]:
         """Byte length of each decode_bytes feature, from the first record (when no shape given)."""
         need = [n for n, how in decode_bytes.items() if isinstance(how, str)]
@@ -186,6 +239,8 @@ class NumpyLoader:
 
     def _count(self, backend: Backend | None) -> list[int]:
         """Records per file: cached for unchanged local files, counted (by the workers) else."""
+        if self.opts.salvage:
+            return self._count_salvaging()
         options = (self.opts.verify, self.opts.strict, self.opts.salvage)
         idents = [file_key(path) for path in self.files]
         keys = [None if ident is None else (*ident, *options) for ident in idents]
@@ -202,12 +257,26 @@ class NumpyLoader:
                 _COUNTS[key] = n
         return [fresh[i] if i in fresh else _COUNTS[keys[i] or ()] for i in range(len(keys))]
 
+    def _count_salvaging(self) -> list[int]:
+        """Count what a salvaging read yields, and report the damage now: the lanes read only
+        that many records, so they never reach a damaged tail themselves."""
+        counts = []
+        for path in self.files:
+            found: list[Any] = []
+            with open_reader(path, 0, self.opts, found.append) as reader:
+                counts.append(sum(len(batch) for batch in reader.iter_batches(max_records=8192)))
+            self._report(found)
+        return counts
+
     def _prepare(self) -> None:
         if self._units is not None:
             return
         backend = self._backend() if self.num_workers > 0 else None
         self._counts = self._count(backend)
-        self._units = make_units(self.files, self._counts, self.rank, self.world_size)
+        self._units = make_units(self.files, self._counts, self.rank, self.world_size,
+                                 self.order.remainder,
+                                 pieces=1 if self.opts.salvage else self.lanes,
+                                 cut=self.global_shuffle)  # fmt: skip
         self.num_records = sum(u.count for u in self._units)
         self._lane_count = max(1, min(self.lanes, len(self._units)))
 
@@ -219,9 +288,9 @@ class NumpyLoader:
 
     def _layout(self) -> SlotLayout:
         slotted = tuple(
-            (f.name, "float32" if f.name in self.scales else f.dtype.str, f.row_shape)
-            for f in self.fields
-            if f.row_shape is not None and f.numeric
+            (o.name, o.dtype.str, o.row_shape)
+            for o in self.outputs
+            if o.slotted and o.row_shape is not None
         )
         return SlotLayout(
             slotted, self.batch_size, max(1, min(self.lanes, len(self._units or [1])))
@@ -266,6 +335,8 @@ class NumpyLoader:
             "shuffle": self.shuffle,
             "window": self.window,
             "drop_remainder": self.drop_remainder,
+            "remainder": self.order.remainder,
+            "global_shuffle": self.global_shuffle,
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -309,7 +380,7 @@ class NumpyLoader:
         assert self._units is not None
         lanes = assign_lanes(self._units, self.lanes, seed=self.seed, epoch=self.epoch,
                              part=self.rank, shuffle=self.shuffle)  # fmt: skip
-        counts = lane_counts(self._units, lanes)
+        counts = lane_counts(self._units, lanes, self.global_shuffle)
         cursors = self._cursors if self._batch and self._cursors is not None else None
         if cursors is None:
             cursors = np.zeros((len(lanes), CURSOR_WIDTH), dtype=np.int64)
@@ -318,6 +389,9 @@ class NumpyLoader:
             batch_size=self.batch_size, window=self.window, units=list(self._units), lanes=lanes,
             cursors=cursors, fields=self.fields, scales=self.scales, opts=self.opts,
             start_batch=self._batch, n_batches=len(self), counts=counts,
+            global_shuffle=self.global_shuffle,
+            return_lengths=self.decode.return_lengths, transform=self.transform,
+            outputs=self.outputs,
         )  # fmt: skip
 
     def __iter__(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
@@ -328,7 +402,7 @@ class NumpyLoader:
         self._active += 1
         mine = self._active
         n_batches = task.n_batches
-        messages = self.opts.salvage or any(not (f.fixed_width and f.numeric) for f in self.fields)
+        messages = self.opts.salvage or any(not o.slotted for o in self.outputs)
         if task.start_batch >= n_batches:
             self._end_epoch()
             return
@@ -369,13 +443,13 @@ class NumpyLoader:
         self, slot: Any, extras: Mapping[int, Mapping[str, list[np.ndarray]]], rows: int
     ) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
-        for f in self.fields:
-            arr = slot.arrays.get(f.name)
+        for o in self.outputs:
+            arr = slot.arrays.get(o.name)
             if arr is not None:
-                out[f.name] = arr if rows == self.batch_size else arr[:rows]
+                out[o.name] = arr if rows == self.batch_size else arr[:rows]
                 continue
-            pieces = [p for lane in sorted(extras) for p in extras[lane].get(f.name, [])]
-            out[f.name] = _concat(pieces, f, rows)
+            pieces = [p for lane in sorted(extras) for p in extras[lane].get(o.name, [])]
+            out[o.name] = concat(pieces, o, rows)
         return out
 
     def _report(self, damage: list[Any]) -> None:
@@ -403,29 +477,6 @@ class NumpyLoader:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._finalizer = weakref.finalize(self, _close_backend, self._holder)
-
-
-def _concat(pieces: list[np.ndarray], f: Field, rows: int) -> np.ndarray:
-    """Join per-lane pieces of a ragged or bytes field, padding to the widest."""
-    if f.row_shape is not None or not pieces:
-        if not pieces:
-            shape = (rows, *(f.row_shape or (0,)))
-            return (
-                np.zeros(shape, dtype=f.dtype) if f.numeric else np.full(shape, b"", dtype=object)
-            )
-        return np.concatenate(pieces, axis=0)
-    width = max(p.shape[1] for p in pieces)
-    dtype = pieces[0].dtype
-    out = (
-        np.zeros((rows, width), dtype=dtype)
-        if dtype.kind != "O"
-        else np.full((rows, width), b"", dtype=object)
-    )
-    at = 0
-    for p in pieces:
-        out[at : at + p.shape[0], : p.shape[1]] = p
-        at += p.shape[0]
-    return out
 
 
 __all__ = ["NumpyLoader"]

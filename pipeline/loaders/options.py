@@ -51,7 +51,14 @@ class OrderOptions:
         shuffle, seed: shuffle file order and records (within windows of `shuffle_buffer` records
             spread over the lanes) with a seed; epoch e uses (seed, e).
         drop_remainder: leave out the last, smaller batch of an epoch.
-        rank, world_size: this process's part of the data (each record is in exactly one part).
+        rank, world_size: this process's part of the data: the records of all files are split
+            into `world_size` equal parts at record level (`recordio.parts`), so every rank runs
+            the same number of steps.
+        remainder: what happens to the records left over when they do not split evenly:
+            "drop" them (each record in at most one part; the default), "pad" the short parts by
+            repeating records from the start, or "uneven" (parts differ by one record).
+        global_shuffle: shuffle over all records of this part each epoch (a seeded permutation,
+            read by random access through the files' index) instead of files and windows.
         shuffle_buffer: records shuffled together, summed over the lanes.
         lanes: independent reading streams (default max(8, num_workers)); the order depends on
             it, never on the number of worker processes.
@@ -64,8 +71,17 @@ class OrderOptions:
     world_size: int = 1
     shuffle_buffer: int = 10_000
     lanes: int | None = None
+    remainder: str = "drop"
+    global_shuffle: bool = False
 
     def __post_init__(self) -> None:
+        from recordio.parts import REMAINDERS
+
+        if self.remainder not in REMAINDERS:
+            raise LoaderOptionError(
+                f"remainder must be one of {', '.join(REMAINDERS)}, got {self.remainder!r}",
+                params=("remainder",),
+            )
         _whole("world_size", self.world_size, 1)
         _whole("shuffle_buffer", self.shuffle_buffer, 1)
         _whole("seed", self.seed, 0)
@@ -86,14 +102,24 @@ class DecodeOptions:
             "uint8" pixels) comes back as a numeric array instead of bytes objects.
         to_float32: {name: scale}: convert a numeric feature to float32 times scale (e.g.
             {"image": 1/255}).
-        pad: {name: width}: cut or pad a variable-length feature to a fixed width.
+        pad: {name: width}: cut or pad a variable-length feature to a fixed width (numbers or
+            bytes).
+        return_lengths: add `NAME__length` (int64, values kept per row: at most the pad width)
+            for every variable-length feature, so padding can be told from real zeros
+            (`mask = np.arange(width) < lengths[:, None]`).
     """
 
     decode_bytes: Mapping[str, Any] = field(default_factory=dict)
     to_float32: Mapping[str, float] = field(default_factory=dict)
     pad: Mapping[str, int] = field(default_factory=dict)
+    return_lengths: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.return_lengths, bool):
+            raise LoaderOptionError(
+                f"return_lengths must be True or False, got {self.return_lengths!r}",
+                params=("return_lengths",),
+            )
         for name in ("decode_bytes", "to_float32", "pad"):
             value = getattr(self, name)
             if not isinstance(value, Mapping):

@@ -67,8 +67,18 @@ def tf_dataset(
     cycle_length: int | None = None,
     verify: bool = False,
     salvage: bool = False,
+    rank: int = 0,
+    world_size: int = 1,
+    remainder: str = "drop",
+    pad: Mapping[str, int] | None = None,
+    return_lengths: bool = False,
 ) -> Any:
     """A `tf.data.Dataset` of `(features_dict, label)` batches.
+
+    Resuming: with a `seed`, the position of an iterator (its shuffle buffers included) is saved
+    and restored by tf.data's own checkpointing: `ckpt = tf.train.Checkpoint(iterator=it)`,
+    `ckpt.save(path)` / `ckpt.restore(path)` on a new iterator of the same dataset continues
+    with the very next batch (not with `salvage`: its reader is a Python generator).
 
     Args:
         data: a folder (`recio job transform`/`recio job csv` output, or any folder of
@@ -92,6 +102,13 @@ def tf_dataset(
             naming the file, record and byte offset (TF's reader names neither).
         salvage: read through recordio, skipping damaged records (slower than TF's reader);
             what was skipped is listed in the returned dataset's `recio_damage`.
+        rank, world_size, remainder: read only this rank's part: the same equal parts at
+            record level as NumpyLoader (`recordio.parts`; every rank gets as many records,
+            `remainder` "drop", "pad" or "uneven"), read as skip/take of each file.
+        pad: {name: width}: cut or pad a variable-length feature to a fixed width (as the
+            NumpyLoader does; other variable-length features are padded to the batch's longest).
+        return_lengths: add `NAME__length` (int64, values kept per row) for every
+            variable-length feature, as the NumpyLoader does.
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise LoaderError(f"batch_size must be a positive integer, got {batch_size!r}")
@@ -119,24 +136,42 @@ def tf_dataset(
         if name not in names and name != label:
             raise LoaderError(f"to_float32 names {name!r}, not a loaded feature")
     raw_decode = _raw_decoders(decode_bytes or {}, visible, names + [label])
+    widths = dict(pad or {})
+    for name, width in widths.items():
+        if name not in names and name != label:
+            raise LoaderError(f"pad names {name!r}, not a loaded feature")
+        if not isinstance(width, int) or isinstance(width, bool) or width < 0:
+            raise LoaderError(f"pad[{name!r}] must be an integer >= 0, got {width!r}")
 
     import tensorflow as tf  # once the options check out
 
     if verify:
         _verify(files)
     damage: list[Any] = []
+    spans = _spans(files, rank, world_size, remainder, salvage)
     compressions = [_compression_of(f) for f in files]
     deterministic = seed is not None
     autotune = tf.data.AUTOTUNE
-    ds = tf.data.Dataset.from_tensor_slices((files, compressions))
-    if shuffle_buffer > 0 and len(files) > 1:
-        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    cycle = cycle_length or min(DEFAULT_CYCLE, len(files))
-    read = (
-        (lambda path, comp: _salvaging_reader(path, damage))
-        if salvage
-        else (lambda path, comp: tf.data.TFRecordDataset(path, compression_type=comp))
+    ds = tf.data.Dataset.from_tensor_slices(
+        (
+            [s[0] for s in spans],
+            [compressions[files.index(s[0])] for s in spans],
+            tf.constant([s[1] for s in spans], tf.int64),
+            tf.constant([s[2] for s in spans], tf.int64),
+        )
     )
+    if shuffle_buffer > 0 and len(spans) > 1:
+        ds = ds.shuffle(len(spans), seed=seed, reshuffle_each_iteration=True)
+    cycle = cycle_length or max(1, min(DEFAULT_CYCLE, len(spans)))
+
+    def read(path: Any, comp: Any, start: Any, count: Any) -> Any:
+        records = (
+            _salvaging_reader(path, damage)
+            if salvage
+            else tf.data.TFRecordDataset(path, compression_type=comp)
+        )
+        return records if world_size == 1 else records.skip(start).take(count)
+
     ds = ds.interleave(
         read,
         cycle_length=cycle,
@@ -163,10 +198,19 @@ def tf_dataset(
             if label not in parsed and raw_label is not None:
                 parsed[label] = raw_label
         out = {}
+        lengths: dict[str, Any] = {}
         for name in (*names, label):
             value = parsed[name]
             if isinstance(value, tf.SparseTensor):
-                value = tf.sparse.to_dense(value)
+                ragged = tf.RaggedTensor.from_sparse(value)
+                width = widths.get(name)
+                if width is not None:
+                    ragged = ragged[:, :width]
+                if return_lengths:
+                    lengths[f"{name}__length"] = ragged.row_lengths()
+                value = ragged.to_tensor(shape=None if width is None else [None, width])
+            elif name in widths:
+                raise LoaderError(f"pad[{name!r}]: the feature already has a fixed shape")
             if name in raw_decode:
                 dtype, shape = raw_decode[name]
                 value = tf.reshape(tf.io.decode_raw(value, dtype), [-1, *shape])
@@ -174,7 +218,7 @@ def tf_dataset(
                 value = tf.cast(value, tf.float32) * scales[name]
             out[name] = value
         target = out.pop(label)
-        return out, target
+        return {**out, **lengths}, target
 
     ds = ds.map(parse, num_parallel_calls=autotune, deterministic=deterministic)
     if parse_batch != batch_size:
@@ -184,6 +228,27 @@ def tf_dataset(
     ds = ds.with_options(options).prefetch(autotune)
     ds.recio_damage = damage  # what salvage skipped, filled in as the data is read
     return ds
+
+
+def _spans(
+    files: list[str], rank: int, world_size: int, remainder: str, salvage: bool
+) -> list[tuple[str, int, int]]:
+    """(path, first record, records) this rank reads: whole files for one rank, else its equal
+    part (the same as NumpyLoader's, from the same record counts)."""
+    from pipeline.loaders._lanes import ReadOptions, count_records
+    from recordio.errors import OptionError
+    from recordio.parts import split_files
+
+    if world_size == 1 and rank == 0:
+        return [(f, 0, -1) for f in files]
+    opts = ReadOptions(salvage=salvage)
+    try:
+        counts = [count_records(f, opts) for f in files]
+        spans = split_files(files, counts, rank=rank, world_size=world_size,
+                            remainder=remainder)  # type: ignore[arg-type]  # fmt: skip
+    except OptionError as error:
+        raise LoaderError(str(error)) from None
+    return [(s.path, s.start, s.count) for s in spans]
 
 
 def _verify(files: Sequence[str]) -> None:

@@ -15,7 +15,10 @@ try:
 except ImportError as error:  # pragma: no cover - depends on the environment
     from pipeline.errors import LoaderError
 
-    raise LoaderError("TorchIterableDataset needs torch (pip install torch)") from error
+    raise LoaderError(
+        "TorchIterableDataset needs torch, which is not installed; install it with: "
+        "pip install 'recio[torch]'"
+    ) from error
 
 from pipeline.errors import LoaderOptionError
 from pipeline.loaders.numpy_loader import NumpyLoader

@@ -8,14 +8,17 @@ bare `pip install recio`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 
-from recio.cli import _console, _errors, access, data, demo, jobs, records, training
+from recio.cli import _console, _errors, access, data, demo, jobs, records, sets, training
 
 app = typer.Typer(
     name="recio",
@@ -26,7 +29,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
-for _module in (records, access, data, jobs, training, demo):
+for _module in (records, access, sets, data, jobs, training, demo):
     _module.register(app)
 
 __all__ = ["app", "main"]
@@ -46,14 +49,43 @@ def _stdout_gone() -> None:
     sys.exit(0)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _console.Terminated
+_signalled: list[int] = []
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+    raise _console.Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _signal_again(unraisable: Any) -> None:
+    """An interrupt raised inside a callback that may not raise (a gc callback, `__del__`) is
+    swallowed there; deliver the signal again, so the program still stops at the next line."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _signalled:
+        # Not from here: the handler would run inside this hook and be swallowed again.
+        threading.Timer(0.01, os.kill, (os.getpid(), _signalled[-1])).start()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _catch_signals() -> None:
     """SIGTERM unwinds like Ctrl-C, so every writer's and job's cleanup runs for both."""
     with contextlib.suppress(ValueError):  # not the main thread (tests calling main())
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        sys.unraisablehook = _signal_again
+
+
+def _interrupted() -> None:
+    """Click turns an interrupt inside a command into exit code 130: say which signal it was."""
+    if _signalled and _signalled[-1] == signal.SIGTERM:
+        _console.info("Terminated.")
+        sys.exit(_console.EXIT_TERMINATED)
+    _console.info("Interrupted.")
+    sys.exit(130)
+
+
+def _is_broken_pipe(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.EPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -64,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, beam_args = jobs.split_beam_args(args)
     try:
         code = app(args=args, prog_name="recio", standalone_mode=False, obj=beam_args)
-    except SystemExit:
+    except SystemExit as exit_:
+        if _is_broken_pipe(exit_.__context__):  # click exits 1 on EPIPE; a closed reader is fine
+            _stdout_gone()
         raise
     except _console.Terminated:
         _console.info("Terminated.")
@@ -98,4 +132,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             "(rerun with RECIO_DEBUG=1 for a traceback and report it)",
             _console.EXIT_INTERNAL,
         )
+    if code == 130:
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)

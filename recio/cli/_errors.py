@@ -38,6 +38,10 @@ FLAG_OF = {
     "num_shards": "--shards",
     "include_original": "--original/--no-original",
     "label_feature": "--label-feature",
+    "output_format": "--format",
+    "max_bytes": "--bytes",
+    "shuffle_seed": "--shuffle",
+    "records": "--records",
     "in_fmt": "--from",
     "out_fmt": "--to",
     "batch_records": "--batch",
@@ -114,7 +118,7 @@ def _usage_errors() -> tuple[type[Exception], ...]:
     classes: list[type[Exception]] = [OptionError]
     for module, names in (
         ("pipeline.errors", ("JobOptionsError", "LoaderOptionError")),
-        ("models.errors", ("TrainingOptionError", "UnknownModelError")),
+        ("models.errors", ("TrainingOptionError", "UnknownModelError", "PredictOptionError")),
     ):
         loaded = sys.modules.get(module)
         if loaded is not None:

@@ -21,7 +21,10 @@ EXTRAS = {
 def missing(extra: str) -> str | None:
     """The first module of `extra` that is not installed, or None."""
     for module in EXTRAS[extra]:
-        if importlib.util.find_spec(module) is None:
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except (ImportError, ValueError, AttributeError):  # present but unusable (or blocked)
             return module
     return None
 

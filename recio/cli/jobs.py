@@ -136,19 +136,62 @@ _CSV_FLAGS: dict[str, tuple[Any, Any]] = {
         ],
         None,
     ),
+    "non_numeric_fraction": (
+        Annotated[
+            float,
+            typer.Option(
+                "--non-numeric-fraction",
+                help="Inference: a column with at most this share of cells that are not numbers "
+                "stays numeric (those rows are bad rows); above it, it is read as strings.",
+            ),
+        ],
+        0.05,
+    ),
+    "non_finite": (
+        Annotated[
+            str,
+            typer.Option(
+                "--non-finite",
+                help="nan/inf cells in float columns: missing (an empty cell: the fill applies, "
+                "or a bad row if the column is required) or bad_row.",
+            ),
+        ],
+        "missing",
+    ),
 }
 
 
 def _csv(
-    ctx: typer.Context, header: bool, delimiter: str, multiline_cells: bool, columns: str | None
+    ctx: typer.Context,
+    header: bool,
+    delimiter: str,
+    multiline_cells: bool,
+    columns: str | None,
+    non_numeric_fraction: float,
+    non_finite: str,
 ) -> Any:
     """The CSV flags as one CsvFormat."""
     from pipeline.csv_format import CsvFormat
 
     names = tuple(c.strip() for c in columns.split(",")) if columns else None
     return CsvFormat(
-        header=header, delimiter=delimiter, multiline=multiline_cells, column_names=names
+        header=header,
+        delimiter=delimiter,
+        multiline=multiline_cells,
+        column_names=names,
+        non_numeric_fraction=non_numeric_fraction,
+        non_finite=non_finite,
     )
+
+
+# the parameters the jobs' summary notes name, shown as flags
+_NOTE_PARAMS = ("label", "non_numeric_fraction", "non_finite")
+
+
+def _summary(result: Any) -> str:
+    from recio.cli._errors import as_flags
+
+    return result.summary(rewrite=lambda note: as_flags(note, _NOTE_PARAMS))
 
 
 with_csv_options = option_group("csv", _CSV_FLAGS, build=_csv)
@@ -254,7 +297,7 @@ def csv_command(
         overwrite=overwrite,
         runner=runner,
     )
-    _console.info(run_csv_job(options, on_progress=_progress(quiet)).summary())
+    _console.info(_summary(run_csv_job(options, on_progress=_progress(quiet))))
 
 
 @job_app.command("transform")
@@ -335,7 +378,7 @@ def transform_command(
         overwrite=overwrite,
         runner=runner,
     )
-    _console.info(run_transform_job(options, on_progress=_progress(quiet)).summary())
+    _console.info(_summary(run_transform_job(options, on_progress=_progress(quiet))))
 
 
 @job_app.command("augment")

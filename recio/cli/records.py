@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from recio.cli import _console
+from recordio.manifest import MANIFEST_SUFFIX
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES
 
 PROGRESS_BYTES = 64 << 20  # show a progress bar when verifying more than this (and on a TTY)
@@ -122,6 +123,13 @@ def write(
             " out-00000-of-0000N.tfrecord.gz, ...",
         ),
     ] = 1,
+    delimiter: Annotated[
+        str, typer.Option("--delimiter", help="CSV cell separator (one character), e.g. ';'.")
+    ] = ",",
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace OUT if it exists (never one of the inputs)."),
+    ] = False,
 ) -> None:
     """Write TFRecords of tf.train.Examples from JSON Lines or CSV, or raw records from lines.
 
@@ -132,8 +140,9 @@ def write(
     CSV (a header row, then data): a column is int64 when every non-empty cell is an integer,
     else float when every one is a number, else bytes; empty cells are left out.
 
-    A .gz output name means GZIP unless --compression says otherwise.
-    Prints one summary line on stderr.
+    A .gz output name means GZIP unless --compression says otherwise. An existing OUT is
+    replaced only with --overwrite (atomically: the old file stays until the new one is
+    complete), and never when it is one of the inputs. Prints one summary line on stderr.
 
     Example: recio write train.tfrecord.gz rows.jsonl --shards 4
     """
@@ -145,12 +154,19 @@ def write(
         fmt_name = "base64" if b64 else "raw"
     else:
         fmt_name = fmt.value
-    paths = _expand(inputs or ["-"])
+    paths = _expand(inputs or ["-"], folders=False)
     _refuse_terminal_stdin(paths)
     if out == "-" and sys.stdout.isatty():
         _console.abort("refusing to write binary TFRecords to a terminal; redirect stdout")
     summary = text_to_tfrecords(
-        out, paths, fmt=fmt_name, compression=compression, level=level, shards=shards
+        out,
+        paths,
+        fmt=fmt_name,
+        compression=compression,
+        level=level,
+        shards=shards,
+        overwrite=overwrite,
+        delimiter=delimiter,
     )
     _console.info(summary.line())
 
@@ -270,7 +286,10 @@ def verify(
 
     Reads each file to its end (it does not stop at the first problem) and lists, per file, the
     records and bytes read and every damaged region: record index, byte offset, what failed.
-    Exit status: 0 when every file is clean, 3 when any is damaged.
+    A folder (or a NAME.manifest.json) is also checked as shard sets: leftover temporary files
+    of an interrupted write, shards without a manifest (a sharded write that did not finish),
+    and shards missing, changed or cut short (even at a record boundary) since their manifest.
+    Exit status: 0 when every file is clean and every set complete, 3 otherwise.
 
     Example: recio verify 'data/*.tfrecord.gz' --json
     """
@@ -278,7 +297,12 @@ def verify(
     from recordio.verify import verify_file
 
     codec = Compression.parse(compression)  # a bad name is a usage error, not damage
-    expanded = _expand(files)
+    from recordio import paths as storage
+
+    set_args = [f for f in files if f.endswith(MANIFEST_SUFFIX) or storage.isdir(f)]
+    # A folder holding only a killed writer's debris still gets its set check.
+    readable = [f for f in files if not (f in set_args and _only_debris(f))]
+    expanded = _expand(readable) if readable or not set_args else []
     _refuse_terminal_stdin(expanded)
     paths = ["/dev/stdin" if p == "-" else p for p in expanded]  # verify_file takes paths
     with _VerifyProgress(paths) as progress:
@@ -295,11 +319,13 @@ def verify(
     for report in reports:
         if report.path == "/dev/stdin":
             report.path = "<stdin>"
+    sets = _check_sets(set_args, {r.path: r.records for r in reports if r.ok})
     if as_json:
-        _print_verify_json(reports)
+        _print_verify_json(reports, sets)
     else:
         _print_verify_tables(reports)
-    if not all(report.ok for report in reports):
+        _print_set_issues(sets)
+    if not all(report.ok for report in reports) or not all(s.ok for s in sets):
         raise typer.Exit(_console.EXIT_DAMAGED)
 
 
@@ -313,10 +339,10 @@ def register(app: typer.Typer) -> None:
 # =========================================================================== output helpers
 
 
-def _expand(patterns: list[str]) -> list[str]:
+def _expand(patterns: list[str], *, folders: bool = True) -> list[str]:
     from recordio.files import expand_paths
 
-    return expand_paths(patterns)
+    return expand_paths(patterns, folders=folders)
 
 
 def _print_lines(rows: Iterable[Any], *, raw: bool) -> None:
@@ -375,12 +401,55 @@ def _print_table(rows: Iterable[dict[str, Any]], shown: int | None, *, more_hint
         _console.info(f"(first {shown} records; --limit N shows more)")
 
 
-def _print_verify_json(reports: list[Any]) -> None:
+def _only_debris(folder: str) -> bool:
+    """A folder without record files but with a writer's temporary files."""
+    from recordio import paths as storage
+    from recordio.files import record_files
+    from recordio.manifest import is_temp_file
+
+    if folder.endswith(MANIFEST_SUFFIX):
+        return False
+    return not record_files(folder) and any(map(is_temp_file, storage.listdir(folder)))
+
+
+def _check_sets(args: list[str], records_of: dict[str, int]) -> list[Any]:
+    """The set report of each folder argument, and of each manifest named directly."""
+    from recordio import paths as storage
+    from recordio.manifest import SetReport, check_folder, check_manifest, read_manifest
+
+    out = []
+    for arg in args:
+        if not arg.endswith(MANIFEST_SUFFIX):
+            out.append(check_folder(arg, records_of))
+        else:
+            report = SetReport(storage.dirname(arg) or ".", manifests=[arg])
+            report.issues.extend(check_manifest(read_manifest(arg), records_of))
+            out.append(report)
+    return out
+
+
+def _print_set_issues(sets: list[Any]) -> None:
+    lines = []
+    for report in sets:
+        lines += [f"INCOMPLETE SET ({issue.kind}): {issue.message}" for issue in report.issues]
+        lines += [f"NOTE ({note.kind}): {note.message}" for note in report.notes]
+        if report.ok and report.manifests:
+            named = ", ".join(os.path.basename(m) for m in report.manifests)
+            lines.append(f"{report.folder}: shard sets complete ({named})")
+    problems = sum(len(r.issues) for r in sets)
+    if problems:
+        lines.append(f"{problems} shard-set problem{'s' * (problems != 1)}: not complete")
+    sys.stdout.write("".join(line + "\n" for line in lines))
+
+
+def _print_verify_json(reports: list[Any], sets: Iterable[Any] = ()) -> None:
+    sets = list(sets)
     document = {
-        "ok": all(r.ok for r in reports),
+        "ok": all(r.ok for r in reports) and all(s.ok for s in sets),
         "files": [r.to_dict() for r in reports],
         "records": sum(r.records for r in reports),
         "damaged_files": sum(not r.ok for r in reports),
+        "sets": [s.to_dict() for s in sets],
     }
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
 

@@ -68,15 +68,28 @@ def train(
     tensorboard: Annotated[bool, typer.Option(help="Write TensorBoard logs.")] = True,
     export: Annotated[bool, typer.Option(help="Write the serving SavedModel.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed for weights and shuffling.")] = 42,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing run in the output folder (kept until the new one is done).",
+        ),
+    ] = False,
 ) -> None:
     """Train one of the book's models on recio data, with checkpoints, early stopping and logs.
 
     Writes best.keras, model.keras, serving/ (raw tf.Examples in), metrics.json,
-    learning_curves.png and logs/run_<time>/ into the output folder.
+    learning_curves.png and logs/run_<time>/ into the output folder. The run is built in a
+    hidden sibling folder and renamed into place when complete; an existing run is replaced
+    only with --overwrite, and an interrupted run leaves the old one untouched.
 
     Example: recio train housing --data out/housing --epochs 20 --schedule 1cycle --lr 0.01
     """
-    _extras.require("train", what="recio train")
+    backend = os.environ.get("KERAS_BACKEND", "").strip().lower()
+    backend_extra = [backend] if backend in ("jax", "torch") else []
+    _extras.require(
+        "train", *backend_extra, what=f"recio train (KERAS_BACKEND={backend or 'tensorflow'})"
+    )
     _quiet_tensorflow()
     from models.training import TrainOptions
     from models.training import train as run_training
@@ -107,6 +120,7 @@ def train(
         classes=classes,
         loader=loader,
         options=options,
+        overwrite=overwrite,
     )
     typer.echo(
         f"best epoch {result.best_epoch} of {result.epochs_run}; "

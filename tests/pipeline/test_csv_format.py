@@ -7,7 +7,7 @@ import gzip
 import pytest
 
 from pipeline.csv_format import CsvFormat, decode_csv_file, file_columns, infer_csv_schema
-from pipeline.errors import InputError
+from pipeline.errors import InputError, JobOptionsError
 from pipeline.schema import parse_schema
 
 SCHEMA = parse_schema(
@@ -52,7 +52,7 @@ def test_messy_file_good_rows_and_reasons(tmp_path) -> None:
     good = {k: sum((b.column(k).to_pylist() for b in batches), []) for k in SCHEMA.names}
     assert good["id"] == [[1], [2], [5], [7]]
     assert good["x"][:3] == [[2.5], [], [7.5]]
-    assert good["x"][3][0] != good["x"][3][0]  # nan
+    assert good["x"][3] == []  # nan reads as an empty cell (non_finite="missing")
     assert good["s"] == [[b"a"], [b"b"], [b"d, e"], [b""]]
     reasons = sorted(r["reason"] for r in bad)
     assert len(bad) == 5, bad
@@ -117,6 +117,63 @@ def test_infer_types_and_optional_columns(tmp_path) -> None:
     assert schema.label == "c"
 
 
+def test_a_few_stray_cells_keep_a_column_numeric(tmp_path) -> None:
+    """One `x` among numbers is a bad row, not a string column; past the threshold it is one,
+    and both decisions are explained."""
+    from pipeline.csv_format import infer_csv_columns
+
+    path = tmp_path / "stray.csv"
+    rows = [f"{i},{i}.5,{i % 7},w{i}" for i in range(99)]
+    rows.insert(40, "x,nan,oops,w")
+    path.write_text("age,rate,half,word\n" + "\n".join(rows) + "\n")
+    schema, decided = infer_csv_columns([str(path)], CsvFormat())
+    types = {c.name: (c.type, c.required) for c in schema.columns}
+    # nan reads as missing by default: the float column becomes optional
+    assert types == {
+        "age": ("int64", True),
+        "rate": ("float", False),
+        "half": ("int64", True),
+        "word": ("bytes", True),
+    }
+    notes = [c.note(0.05) for c in decided]
+    assert "1 of 100 cells (1%) are not numbers" in notes[0] and "bad rows" in notes[0]
+    assert notes[1] is None and "'half' inferred as int64" in notes[2]
+    assert notes[3] == "column 'word' inferred as bytes (strings): no cell is a number"
+    strict, _ = infer_csv_columns([str(path)], CsvFormat(non_numeric_fraction=0))
+    assert strict.column("age").type == "bytes"
+    batches = list(decode_csv_file(str(path), schema, CsvFormat(), schema.arrow_schema(),
+                                   schema.names))  # fmt: skip
+    bad = [row for _, rows in batches for row in rows]
+    assert len(bad) == 1 and "'x' is not a whole number" in bad[0]["reason"]
+    good = sum(b.num_rows for b, _ in batches if b is not None)
+    assert good == 99
+
+
+def test_non_finite_cells_follow_the_policy(tmp_path) -> None:
+    path = tmp_path / "nan.csv"
+    path.write_text("a,b\n1.5,1\nnan,2\n-inf,3\n1e39,4\n")
+    schema = parse_schema(
+        {"columns": [{"name": "a", "type": "float"}, {"name": "b", "type": "int64"}]}
+    )
+    for policy, good in (("missing", 1), ("bad_row", 1)):
+        fmt = CsvFormat(non_finite=policy)
+        batches = list(decode_csv_file(str(path), schema, fmt, schema.arrow_schema(), schema.names))
+        bad = [row for _, rows in batches for row in rows]
+        assert sum(b.num_rows for b, _ in batches if b is not None) == good
+        assert len(bad) == 3 and all("is not a finite number" in r["reason"] for r in bad), bad
+    optional = parse_schema({"columns": [{"name": "a", "type": "float", "required": False},
+                                         {"name": "b", "type": "int64"}]})  # fmt: skip
+    batches = list(decode_csv_file(str(path), optional, CsvFormat(), optional.arrow_schema(),
+                                   optional.names))  # fmt: skip
+    assert not [row for _, rows in batches for row in rows]
+    values = [v for b, _ in batches if b is not None for v in b.column("a").to_pylist()]
+    assert values == [[1.5], [], [], []]  # missing, never NaN
+    with pytest.raises(JobOptionsError, match="non_finite"):
+        CsvFormat(non_finite="zero")
+    with pytest.raises(JobOptionsError, match="non_numeric_fraction"):
+        CsvFormat(non_numeric_fraction=1.0)
+
+
 def test_empty_file_is_a_clear_error(tmp_path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
@@ -142,7 +199,7 @@ def test_csv_jobs_and_recio_write_give_a_column_the_same_kind(name: str) -> None
     inference must agree with it on every column."""
     import pyarrow as pa
 
-    from pipeline.csv_format import _infer_type
+    from pipeline.csv_format import infer_column
     from recordio.cells import cell_kind, widen
 
     cells = COLUMNS[name]
@@ -150,4 +207,5 @@ def test_csv_jobs_and_recio_write_give_a_column_the_same_kind(name: str) -> None
     for cell in cells:
         expected = widen(expected, cell_kind(cell))
     strings = pa.array([c if c.strip() else None for c in cells], type=pa.string())
-    assert _infer_type(strings) == expected
+    strict = CsvFormat(non_numeric_fraction=0)  # recio write has no threshold
+    assert infer_column(name, strings, strict).type == expected

@@ -166,6 +166,12 @@ def test_csv_job_writes_examples_schema_and_dead_letters(data, csv_result) -> No
     assert all(f.endswith(".tfrecord.gz") and "-of-" in f for f in files)
     examples = _read_examples([os.path.join(out, f) for f in files])
     assert len(examples) == ROWS == csv_result.splits["data"].rows
+    # The shards are published as a set: their manifest comes last and vouches for each.
+    from recordio.manifest import check_folder
+
+    folder = os.path.dirname(os.path.join(out, files[0]))
+    sets = check_folder(folder)
+    assert sets.ok and len(sets.manifests) == 1, sets.issues
     by_id = {e["id"][0]: e for e in examples}
     for row in _good_rows(data)[:60]:
         got = by_id[row["id"]]
@@ -366,7 +372,27 @@ def test_module_file_on_example_tfrecords(module_result) -> None:
 
 
 def test_existing_output_needs_overwrite(data, csv_result) -> None:
-    from pipeline import CsvJobOptions, JobOptionsError, run_csv_job
+    from pipeline import CsvJobOptions, OutputExistsError, run_csv_job
 
-    with pytest.raises(JobOptionsError, match="pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match="pass overwrite=True"):
         run_csv_job(CsvJobOptions(inputs=(str(data["csv"]),), output=csv_result.output))
+
+
+def test_remote_outputs_publish_their_manifest_through_beam_filesystems(tmp_path) -> None:
+    from pipeline.sinks import publish_manifest
+    from recordio.manifest import read_manifest
+    from recordio.shards import ShardedWriter
+
+    with ShardedWriter(str(tmp_path / "a.tfrecord.gz"), 3, manifest=False) as writer:
+        writer.write_many(b"r%d" % i for i in range(10))
+    prefix = str(tmp_path / "a")
+    path = publish_manifest(prefix, writer.names, via_beam=True)  # as on gs://
+    beam_made = read_manifest(path)
+    assert [s.records for s in beam_made.shards] == [4, 3, 3]
+    assert check_folder_ok(tmp_path)
+
+
+def check_folder_ok(folder) -> bool:
+    from recordio.manifest import check_folder
+
+    return check_folder(str(folder)).ok

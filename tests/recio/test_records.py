@@ -236,7 +236,7 @@ BAD_INPUT = [
     (["read", "missing.tfrecord"], 1, "no such file"),
     (["read", "nothing-*.tfrecord"], 1, "no file matches"),
     (["verify", "missing.tfrecord"], 1, "no such file"),
-    (["read", "doc.txt"], 3, "is this a TFRecord file?"),
+    (["read", "doc.txt"], 3, "text file, not TFRecords"),
     (["read", "plain.tfrecord", "-c", "gzip"], 1, "uncompressed TFRecord"),
     (["read", "plain.tfrecord", "-c", "lz4"], 2, "--compression must be NONE, GZIP or ZLIB"),
     (["verify", "plain.tfrecord", "-c", "lz4"], 2, "--compression must be NONE, GZIP or ZLIB"),

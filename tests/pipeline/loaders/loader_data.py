@@ -94,3 +94,9 @@ def collect(
         xs.append(np.asarray(features[name]))
         ys.append(np.asarray(label))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def with_noise(batch: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A test transform (top level, so it pickles into workers): adds a random key per row."""
+    n = len(batch["label"])
+    return {**batch, "noise": rng.standard_normal(n).astype(np.float32)}

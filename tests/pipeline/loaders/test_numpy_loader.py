@@ -42,7 +42,7 @@ GROUPS = {
         OrderOptions,
         ("shuffle", "seed", "drop_remainder", "rank", "world_size", "shuffle_buffer", "lanes"),
     ),
-    "decode": (DecodeOptions, ("decode_bytes", "to_float32", "pad")),
+    "decode": (DecodeOptions, ("decode_bytes", "to_float32", "pad", "return_lengths")),
     "workers": (WorkerOptions, ("num_workers", "prefetch", "start_method")),
     "source": (SourceOptions, ("spec", "salvage", "verify", "strict")),
 }
