@@ -149,7 +149,8 @@ def run_chapter13(
             "recio job transform (z-score, min-max, log, bucketize, vocabulary), "
             "then recio stats --compare on its train and eval splits"
         )
-        job_options, _ = tables_leg.transform_job(root, report, examples, tables)
+        job_options, job = tables_leg.transform_job(root, report, examples, tables)
+        eval_split = job.splits.get("eval")
         show("transform job")
         tables_leg.compare_splits(root, report)
         show("stats compare")
@@ -168,7 +169,8 @@ def run_chapter13(
 
     steps.start("train the regressor on the transformed rows (label in dollars)")
     if jobs:
-        run_dir = tables_leg.train_regressor(root, report, tables, emit)
+        held_out = eval_split.rows if eval_split is not None else None
+        run_dir = tables_leg.train_regressor(root, report, tables, emit, held_out)
         show("regressor")
 
     steps.start("serve: the exported SavedModel scores the raw Examples")

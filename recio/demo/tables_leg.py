@@ -147,7 +147,11 @@ def _anomalies(count: int) -> str:
 
 
 def train_regressor(
-    root: Path, report: DemoReport, sizes: TableSizes, emit: Callable[[str], None]
+    root: Path,
+    report: DemoReport,
+    sizes: TableSizes,
+    emit: Callable[[str], None],
+    eval_rows: int | None,
 ) -> Path:
     """Stage "regressor": trained on the transformed train split, evaluated on eval."""
     import json
@@ -171,12 +175,11 @@ def train_regressor(
     rmse = result.evaluation.get("rmse")
     report.metrics["regressor eval RMSE (dollars)"] = rmse
     metrics = json.loads((result.output / "metrics.json").read_text())
-    job = json.loads((xf / "recio_job.json").read_text())
     report.stages.append(
         Stage(
             "regressor",
             metrics.get("train_records"),
-            job["splits"].get("eval", {}).get("rows"),
+            eval_rows,
             str(result.output),
             time.perf_counter() - started,
             f"{result.epochs_run} epochs, best {result.best_epoch}, eval RMSE "

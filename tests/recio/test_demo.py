@@ -52,7 +52,7 @@ def _valid_png(path: Path) -> tuple[int, int]:
 def test_demo_runs_chapter13_end_to_end_on_real_digits(tmp_path: Path) -> None:
     pytest.importorskip("sklearn", reason="the demo's data ships with scikit-learn (recio[demo])")
     done = _recio(
-        "demo", "--workdir", "w", "--rows", "1500", "--epochs", "8", "--cnn-epochs", "3",
+        "demo", "--workdir", "w", "--rows", "1500", "--epochs", "8", "--cnn-epochs", "5",
         "--copies", "1", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
