@@ -569,19 +569,26 @@ class TFRecordReader:
         data = sink.getvalue()
         del sink
         footer, rest = tail[:FOOTER], tail[FOOTER:]
-        if self.verify:
-            crc = _backend.big_crc or _backend.crc32c
-            computed = mask(crc(data))
-            stored = int.from_bytes(footer, "little")
-            if computed != stored:
-                error = self._damage_error(STOP_DATA_CRC, stored, computed, base + pos)
-                if self._salvage is None:
-                    raise error
-                self._salvage.close(base + pos)
-                self._salvage.report(error, base + pos + need, self._index)
-                self._index += 1
-                return None, rest
+        if not self._large_data_ok(data, footer, base + pos, need):
+            return None, rest
         return data, rest
+
+    def _large_data_ok(self, data: bytes, footer: bytes, offset: int, need: int) -> bool:
+        """Check a large record's data CRC: raise, or (salvaging) report and skip it."""
+        if not self.verify:
+            return True
+        crc = _backend.big_crc or _backend.crc32c
+        computed = mask(crc(data))
+        stored = int.from_bytes(footer, "little")
+        if computed == stored:
+            return True
+        error = self._damage_error(STOP_DATA_CRC, stored, computed, offset)
+        if self._salvage is None:
+            raise error
+        self._salvage.close(offset)
+        self._salvage.report(error, offset + need, self._index)
+        self._index += 1
+        return False
 
     def _read_large_record(self, buf: bytes, pos: int, base: int, need: int) -> bytes | None:
         """Read one large record straight from the file: one copy instead of three."""
@@ -608,18 +615,8 @@ class TFRecordReader:
             self._end_inside_record(HEADER + len(data) + len(footer), base + pos, need)
             self._stopped = True
             return None
-        if self.verify:
-            crc = _backend.big_crc or _backend.crc32c
-            computed = mask(crc(data))
-            stored = int.from_bytes(footer, "little")
-            if computed != stored:
-                error = self._damage_error(STOP_DATA_CRC, stored, computed, base + pos)
-                if self._salvage is None:
-                    raise error
-                self._salvage.close(base + pos)
-                self._salvage.report(error, base + pos + need, self._index)
-                self._index += 1
-                return None
+        if not self._large_data_ok(data, footer, base + pos, need):
+            return None
         return data
 
     # -- lifetime ---------------------------------------------------------------------------

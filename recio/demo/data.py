@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recordio import TFRecordWriter, encode_example, shard_names
+from recordio import ShardedWriter, encode_example, shard_names
 
 
 def fashion_like(count: int, seed: int = 42) -> Iterator[tuple[bytes, int]]:
@@ -41,18 +41,12 @@ def write_fashion_shards(
     """Write the built-in data set; returns the files and a digest of the records written."""
     names = shard_names(prefix, shards)
     digest = hashlib.sha256()
-    writers = [TFRecordWriter(name, "GZIP") for name in names]
-    try:
-        for i, (image, label) in enumerate(fashion_like(count, seed)):
+    # A set published whole: its shards, then its manifest (verify checks the set).
+    with ShardedWriter(prefix, shards, "GZIP", overwrite=True) as writer:
+        for image, label in fashion_like(count, seed):
             record = encode_example({"image": image, "label": label})
             digest.update(record)
-            writers[i % shards].write(record)
-    except BaseException:
-        for writer in writers:
-            writer.abort()
-        raise
-    for writer in writers:
-        writer.close()
+            writer.write(record)  # round-robin: record i -> shard i % shards
     return names, digest.hexdigest()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from recio.demo.errors import DemoError
-from recordio import TFRecordWriter, encode_example, shard_names
+from recordio import ShardedWriter, encode_example, shard_names
 
 SIDE = 28  # Fashion-MNIST's height and width
 BOX = 24  # the scaled digit's box inside the 28x28 frame
@@ -91,20 +91,14 @@ def write_digit_shards(prefix: str, shards: int = 4, limit: int | None = None) -
     os.makedirs(os.path.dirname(prefix) or ".", exist_ok=True)
     names = shard_names(prefix, shards)
     digest = hashlib.sha256()
-    writers = [TFRecordWriter(name, "GZIP") for name in names]
-    try:
+    # A set published whole: its shards, then its manifest (verify checks the set).
+    with ShardedWriter(prefix, shards, "GZIP", overwrite=True) as writer:
         for i, (image, label) in enumerate(zip(images, labels, strict=True)):
             record = encode_example(
                 {"key": i, "label": int(label), "image": image.tobytes(), "png": png_bytes(image)}
             )
             digest.update(record)
-            writers[i % shards].write(record)
-    except BaseException:
-        for writer in writers:
-            writer.abort()
-        raise
-    for writer in writers:
-        writer.close()
+            writer.write(record)  # round-robin: record i -> shard i % shards
     per_class = np.bincount(labels, minlength=10).tolist()
     return DigitShards(names, len(images), per_class, digest.hexdigest())
 
