@@ -116,10 +116,16 @@ def test_a_failed_write_publishes_no_manifest(tmp_path: Path) -> None:
 
 
 def _child(folder: Path, n: int, fsync: bool) -> None:
+    code = 0
     try:
         write_set(folder / "s.tfrecord", n, fsync=fsync)
+    except BaseException:  # say why where the parent can read it (a forked child's stderr)
+        import traceback
+
+        (folder.parent / f"{folder.name}.child-error").write_text(traceback.format_exc())
+        code = 1
     finally:
-        os._exit(0)
+        os._exit(code)
 
 
 def test_writer_killed_at_random_moments(tmp_path: Path) -> None:
@@ -134,9 +140,11 @@ def test_writer_killed_at_random_moments(tmp_path: Path) -> None:
         return pid
 
     started = time.perf_counter()  # how long a whole write takes, child start-up included
-    os.waitpid(fork_writer(tmp_path / "probe", False), 0)
+    _, status = os.waitpid(fork_writer(tmp_path / "probe", False), 0)
     took = time.perf_counter() - started
-    assert whole(tmp_path / "probe")
+    error = tmp_path / "probe.child-error"
+    assert status == 0, error.read_text() if error.exists() else status
+    assert whole(tmp_path / "probe"), verify_folder(str(tmp_path / "probe"))
     rng = random.Random(9)
     outcomes = {"complete": 0, "incomplete": 0}
     for trial in range(60):
