@@ -22,7 +22,7 @@ import csv
 import io
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -326,9 +326,10 @@ def records_to_csv(
     compression: CompressionLike = None,
     batch_records: int = BATCH_RECORDS,
     join: str | None = None,
+    plan: dict[str, Field] | None = None,
 ) -> tuple[int, int]:
     """Write the Examples as CSV with a header; absent features are empty cells."""
-    layout: dict[str, Field] = {}
+    layout = _plan_from_schema(plan)
     restarts = 0
     while True:
         target = _AtomicFile(out)
@@ -336,12 +337,15 @@ def records_to_csv(
         try:
             with open(target.temp, "w", encoding="utf-8", newline="") as handle:
                 writer = csv.writer(handle)
+                header = False
                 for batch in _record_batches(paths, compression, batch_records):
                     columns, _ = decode_columns(batch)
                     if not layout:
                         layout = dict(sorted(_fields_of(columns).items()))
-                        writer.writerow(list(layout))
                     _check_fits(layout, columns)
+                    if not header:
+                        writer.writerow(list(layout))
+                        header = True
                     cells = []
                     for name, field in layout.items():
                         col = columns.get(name)
@@ -461,8 +465,13 @@ def convert(
     join: str | None = None,
     overwrite: bool = False,
     batch_records: int = BATCH_RECORDS,
+    columns: Sequence[Field] = (),
 ) -> ConvertSummary:
-    """Convert between Example TFRecords and Parquet, CSV or JSON Lines (one side a TFRecord)."""
+    """Convert between Example TFRecords and Parquet, CSV or JSON Lines (one side a TFRecord).
+
+    `columns` (e.g. from a schema) fixes the kind and list-ness of those features for Parquet
+    and CSV output, and gives a column to a feature no record holds; features the data adds
+    still get one. Columns are in name order either way."""
     started = time.perf_counter()
     paths = expand_paths(list(inputs))
     if not paths:
@@ -474,14 +483,20 @@ def convert(
         raise OptionError("batch_records must be at least 1", params=("batch_records",))
     if join is not None and not join:
         raise OptionError("join must be a non-empty separator", params=("join",))
+    plan = {field.name: field for field in columns} or None
+    if plan and not (source == "tfrecord" and target in ("parquet", "csv")):
+        raise OptionError(
+            "columns: a schema applies only when converting TFRecords to Parquet or CSV",
+            params=("columns",),
+        )
     restarts = 0
     if source == "tfrecord" and target == "parquet":
         count, restarts = records_to_parquet(
-            paths, out, compression=compression, batch_records=batch_records
+            paths, out, compression=compression, batch_records=batch_records, plan=plan
         )
     elif source == "tfrecord" and target == "csv":
         count, restarts = records_to_csv(
-            paths, out, compression=compression, batch_records=batch_records, join=join
+            paths, out, compression=compression, batch_records=batch_records, join=join, plan=plan
         )
     elif source == "tfrecord" and target == "jsonl":
         count = _records_to_jsonl(paths, out, compression)

@@ -43,6 +43,7 @@ FLAG_OF = {
     "shuffle_seed": "--shuffle",
     "records": "--records",
     "in_fmt": "--from",
+    "columns": "--schema",
     "out_fmt": "--to",
     "batch_records": "--batch",
 }

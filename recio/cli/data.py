@@ -338,6 +338,16 @@ def convert(
     batch: Annotated[
         int, typer.Option("--batch", min=1, help="Records per batch (bounds the memory).")
     ] = 8192,
+    schema_file: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            help="TFRecords to Parquet/CSV: recio's schema JSON (recio schema --format json, or a "
+            "job's schema.json) fixes each feature's kind and list-ness, and gives a column to "
+            "features no record holds.",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Convert Example TFRecords to or from Parquet, CSV and JSON Lines.
@@ -354,6 +364,7 @@ def convert(
     if len(source) < 2:
         _console.abort("give at least one input and the output: recio convert IN... OUT")
     *inputs, out = source
+    columns = _schema_columns(schema_file) if schema_file else ()
     summary = run(
         inputs,
         out,
@@ -363,8 +374,21 @@ def convert(
         join=join,
         overwrite=overwrite,
         batch_records=batch,
+        columns=columns,
     )
     _console.info(summary.line())
+
+
+def _schema_columns(path: str) -> list[Any]:
+    """recio's schema JSON as the converter's column layout (bytes columns start as strings)."""
+    from pipeline.schema import load_schema
+    from recordio import Kind
+    from recordio.tabular import Field
+
+    return [
+        Field(column.name, column.type, column.is_list, text=column.type is Kind.BYTES)
+        for column in load_schema(path).columns
+    ]
 
 
 def register(app: typer.Typer) -> None:

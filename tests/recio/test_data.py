@@ -103,3 +103,39 @@ def test_convert_round_trip_and_refusals(
         "convert", str(src), str(tmp_path / "d.csv"), "--join", ";", cwd=repo_root, env=python_env
     )
     assert joined.returncode == 0 and (tmp_path / "d.csv").read_text().startswith("s,x\na,1;2")
+
+
+def test_convert_with_a_schema_fixes_kinds_and_adds_absent_columns(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    """A schema says `n` is a list (the data only ever holds one value) and names a feature,
+    `weight`, that no record has: both shape the Parquet and CSV columns."""
+    import pyarrow.parquet as parquet
+
+    src = tmp_path / "d.tfrecord"
+    write_records(str(src), [encode_example({"n": [i], "s": f"r{i}"}) for i in range(4)])
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"columns": [
+        {"name": "n", "type": "int64", "values": "var"},
+        {"name": "s", "type": "bytes"},
+        {"name": "weight", "type": "float", "required": False},
+    ]}))  # fmt: skip
+    out = tmp_path / "d.parquet"
+    done = recio("convert", str(src), str(out), "--schema", str(schema), cwd=repo_root,
+                 env=python_env)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    table = parquet.read_table(out)
+    assert str(table.schema.field("n").type) == "list<element: int64>"
+    assert str(table.schema.field("weight").type) == "float"
+    assert table.column("weight").null_count == 4 and table.column("n").to_pylist()[3] == [3]
+    plain = recio("convert", str(src), str(tmp_path / "p.parquet"), cwd=repo_root, env=python_env)
+    assert plain.returncode == 0
+    assert str(parquet.read_table(tmp_path / "p.parquet").schema.field("n").type) == "int64"
+    csv_out = tmp_path / "d.csv"
+    done = recio("convert", str(src), str(csv_out), "--schema", str(schema), "--join", "|",
+                 cwd=repo_root, env=python_env)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert csv_out.read_text().splitlines()[:2] == ["n,s,weight", "0,r0,"]
+    wrong = recio("convert", str(out), str(tmp_path / "x.tfrecord"), "--schema", str(schema),
+                  cwd=repo_root, env=python_env)  # fmt: skip
+    assert wrong.returncode == 2 and b"--schema" in wrong.stderr, wrong.stderr
