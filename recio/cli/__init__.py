@@ -119,8 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         _exit(f"{error.format_message()}{where}", error.exit_code)
     except typer.Abort:  # click turns Ctrl-C inside a command into Abort
-        _console.info("Interrupted.")
-        sys.exit(130)
+        _interrupted()
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if os.environ.get("RECIO_DEBUG"):
             raise
