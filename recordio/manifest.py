@@ -21,6 +21,7 @@ import google_crc32c
 
 from recordio import paths
 from recordio.errors import RecordIOError
+from recordio.names import is_record_file, split_record_suffix
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_FORMAT = "recio.manifest"
@@ -45,8 +46,6 @@ def is_temp_file(name: str) -> bool:
 def manifest_path_for(path: str) -> str:
     """The manifest of the set `shard_names(path, n)` writes: `out/x.tfrecord.gz` ->
     `out/x.manifest.json` (a Beam prefix `out/train` -> `out/train.manifest.json`)."""
-    from recordio.files import split_record_suffix
-
     stem, _ = split_record_suffix(path)
     return stem + MANIFEST_SUFFIX
 
@@ -307,8 +306,6 @@ def check_folder(folder: str, records_of: Mapping[str, int] | None = None) -> Se
     Shard-named files (`x-00001-of-00004...`) must be listed by a manifest in the folder; every
     manifest's shards must be there, unchanged.
     """
-    from recordio.files import is_record_file
-
     report = SetReport(folder)
     names = sorted(paths.listdir(folder))
     listed: set[str] = set()
