@@ -11,7 +11,9 @@ import mmap
 import struct
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+from recordio.errors import CorruptRecordError, RecordIOError, RecordTooLargeError
 
 ReadableBuffer: TypeAlias = "bytes | bytearray | memoryview | mmap.mmap"
 MASK_DELTA = 0xA282EAD8
@@ -216,3 +218,32 @@ def frame(records: Sequence[bytes | bytearray | memoryview]) -> bytes:
         parts.append(data)
         parts.append(_pack_u32(masked_crc32c(data)))
     return b"".join(parts)
+
+
+def scan_error(
+    status: int,
+    a: int,
+    b: int,
+    *,
+    limit: int,
+    length_hint: str = "the length field or its CRC is damaged",
+    **where: Any,
+) -> RecordIOError:
+    """The error for a scan that stopped at damage: what every reader of frames raises."""
+    if status == STOP_LENGTH_CRC:
+        return CorruptRecordError(
+            f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
+            part="length_crc", stored=a, computed=b, hint=length_hint, **where,
+        )  # fmt: skip
+    if status == STOP_DATA_CRC:
+        return CorruptRecordError(
+            f"data CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
+            part="data_crc", stored=a, computed=b, hint="the record's bytes are damaged", **where,
+        )  # fmt: skip
+    if status == STOP_TOO_LARGE:
+        return RecordTooLargeError(
+            f"record claims {a} bytes, more than max_record_bytes={limit}",
+            claimed=a, limit=limit, hint="raise max_record_bytes if such records are expected",
+            params=("max_record_bytes",), **where,
+        )  # fmt: skip
+    raise AssertionError(f"unknown scan status {status}")  # pragma: no cover

@@ -24,12 +24,11 @@ from typing import Any, overload
 import numpy as np
 
 from recordio import _backend
-from recordio._framing import FOOTER, HEADER, STOP_BATCH, STOP_DATA_CRC, STOP_LENGTH_CRC
+from recordio._framing import FOOTER, HEADER, MAX_LENGTH, STOP_BATCH, STOP_STALE, scan_error
 from recordio._members import inflate_member, parse_header
 from recordio.compression import Compression, CompressionLike
 from recordio.errors import (
     CompressedStreamError,
-    CorruptRecordError,
     OptionError,
     RecordIOError,
     StaleIndexError,
@@ -224,24 +223,8 @@ class IndexedReader(Sequence[bytes]):
 
     def _raise_at(self, record: int, offset: int, status: int, a: int, b: int) -> None:
         where: dict[str, Any] = {"path": self.path, "index": record, "offset": offset}
-        if status == STOP_LENGTH_CRC:
-            raise CorruptRecordError(
-                f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
-                part="length_crc",
-                stored=a,
-                computed=b,
-                hint="the length field or its CRC is damaged",
-                **where,
-            )
-        if status == STOP_DATA_CRC:
-            raise CorruptRecordError(
-                f"data CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
-                part="data_crc",
-                stored=a,
-                computed=b,
-                hint="the record's bytes are damaged",
-                **where,
-            )
+        if status != STOP_STALE:
+            raise scan_error(status, a, b, limit=MAX_LENGTH, **where)
         raise StaleIndexError(
             "the record there is not the one the index describes",
             hint=f"the file changed: rebuild the index (recio index {self.path})",

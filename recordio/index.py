@@ -30,19 +30,16 @@ from recordio._framing import (
     FOOTER,
     HEADER,
     MAX_LENGTH,
-    STOP_LENGTH_CRC,
     STOP_NEED,
-    STOP_TOO_LARGE,
+    scan_error,
 )
 from recordio._members import default_workers, inflate_pieces
 from recordio._source import InflateSource
 from recordio.compression import Compression, CompressionLike, detect
 from recordio.errors import (
-    CorruptRecordError,
     IndexFileError,
     OptionError,
     RecordIOError,
-    RecordTooLargeError,
     StaleIndexError,
     TruncatedRecordError,
 )
@@ -203,25 +200,8 @@ class _HeaderScanner:
             "offset": offset,
             "compressed_offset": None,
         }
-        if status == STOP_LENGTH_CRC:
-            raise CorruptRecordError(
-                f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
-                part="length_crc",
-                stored=a,
-                computed=b,
-                hint="is this a TFRecord file?" if offset == 0 else "the file is damaged",
-                **where,
-            )
-        if status == STOP_TOO_LARGE:
-            raise RecordTooLargeError(
-                f"record claims {a} bytes, more than max_record_bytes={self.limit}",
-                claimed=a,
-                limit=self.limit,
-                hint="raise max_record_bytes if such records are expected",
-                params=("max_record_bytes",),
-                **where,
-            )
-        raise AssertionError(f"unknown scan status {status}")  # pragma: no cover
+        hint = "is this a TFRecord file?" if offset == 0 else "the file is damaged"
+        raise scan_error(status, a, b, limit=self.limit, length_hint=hint, **where)
 
     def count(self) -> int:
         return sum(len(part) for part in self.parts) // 8

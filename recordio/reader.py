@@ -22,10 +22,9 @@ from recordio._framing import (
     MAX_LENGTH,
     STOP_BATCH,
     STOP_DATA_CRC,
-    STOP_LENGTH_CRC,
     STOP_NEED,
-    STOP_TOO_LARGE,
     mask,
+    scan_error,
 )
 from recordio._members import default_workers
 from recordio._salvage import Damage, Salvage
@@ -40,10 +39,8 @@ from recordio.compression import (
 )
 from recordio.errors import (
     CompressionError,
-    CorruptRecordError,
     OptionError,
     RecordIOError,
-    RecordTooLargeError,
     TruncatedRecordError,
 )
 from recordio.outputs import check_path
@@ -444,37 +441,12 @@ class TFRecordReader:
         return otherwise
 
     def _damage_error(self, status: int, a: int, b: int, offset: int) -> RecordIOError:
-        where = self._error_where(offset)
-        if status == STOP_LENGTH_CRC:
-            first = offset == 0 and self._index == 0
-            hint = self._not_records_hint() if first else "the length field or its CRC is damaged"
-            return CorruptRecordError(
-                f"length CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
-                part="length_crc",
-                stored=a,
-                computed=b,
-                hint=hint,
-                **where,
-            )
-        if status == STOP_DATA_CRC:
-            return CorruptRecordError(
-                f"data CRC mismatch (stored 0x{a:08x}, computed 0x{b:08x})",
-                part="data_crc",
-                stored=a,
-                computed=b,
-                hint="the record's bytes are damaged",
-                **where,
-            )
-        if status == STOP_TOO_LARGE:
-            return RecordTooLargeError(
-                f"record claims {a} bytes, more than max_record_bytes={self.max_record_bytes}",
-                claimed=a,
-                limit=self.max_record_bytes,
-                hint="raise max_record_bytes if such records are expected",
-                params=("max_record_bytes",),
-                **where,
-            )
-        raise AssertionError(f"unknown scan status {status}")  # pragma: no cover
+        first = offset == 0 and self._index == 0
+        hint = self._not_records_hint() if first else "the length field or its CRC is damaged"
+        return scan_error(
+            status, a, b, limit=self.max_record_bytes, length_hint=hint or "",
+            **self._error_where(offset),
+        )  # fmt: skip
 
     def _fail_or_report(self, error: RecordIOError, end: int | None) -> None:
         """Raise an error nothing can be read past, or (salvaging) report it and stop."""

@@ -13,11 +13,34 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 Flags = Mapping[str, tuple[Any, Any]]  # parameter name -> (Annotated type, default)
+
+
+# Single flags that several command groups take, spelt and explained the same everywhere.
+ReadCompression = Annotated[
+    str | None,
+    typer.Option(
+        "--compression",
+        "-c",
+        help="NONE, GZIP or ZLIB (any case). Default: detect it from the first bytes.",
+        show_default=False,
+    ),
+]
+MaxRecordBytes = Annotated[
+    int,
+    typer.Option(
+        "--max-record-bytes",
+        min=0,
+        help="Refuse records claiming more bytes than this (a damaged or forged length field).",
+    ),
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace an existing output (never an input).")
+]
 
 
 def option_group(

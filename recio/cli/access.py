@@ -12,27 +12,11 @@ from typing import Annotated
 import typer
 
 from recio.cli import _console
+from recio.cli._options import MaxRecordBytes, ReadCompression
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES
 
 Files = Annotated[
     list[str], typer.Argument(metavar="FILE", help="TFRecord files, globs or folders.")
-]
-ReadCompression = Annotated[
-    str | None,
-    typer.Option(
-        "--compression",
-        "-c",
-        help="NONE, GZIP or ZLIB (any case). Default: detect it from the first bytes.",
-        show_default=False,
-    ),
-]
-MaxRecordBytes = Annotated[
-    int,
-    typer.Option(
-        "--max-record-bytes",
-        min=0,
-        help="Refuse records claiming more bytes than this (a damaged or forged length field).",
-    ),
 ]
 MaxRegions = Annotated[
     int,

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from recio.cli import _console
+from recio.cli._options import Overwrite
 
 
 class SchemaFormat(StrEnum):
@@ -37,7 +38,6 @@ Sample = Annotated[
         show_default=False,
     ),
 ]
-Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.")]
 
 
 def _expand(patterns: list[str]) -> list[str]:

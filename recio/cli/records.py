@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from recio.cli import _console
+from recio.cli._options import MaxRecordBytes, ReadCompression
 from recordio.manifest import MANIFEST_SUFFIX
 from recordio.reader import DEFAULT_MAX_RECORD_BYTES
 
@@ -34,29 +35,12 @@ class OutputFormat(StrEnum):
     table = "table"
 
 
-ReadCompression = Annotated[
-    str | None,
-    typer.Option(
-        "--compression",
-        "-c",
-        help="NONE, GZIP or ZLIB (any case). Default: detect it from the first bytes.",
-        show_default=False,
-    ),
-]
 Lenient = Annotated[
     bool,
     typer.Option(
         "--lenient",
         help="Read what TensorFlow reads: ignore a partial header at the end of the file, a "
         "compressed stream without its trailer and data after a ZLIB stream.",
-    ),
-]
-MaxRecordBytes = Annotated[
-    int,
-    typer.Option(
-        "--max-record-bytes",
-        min=0,
-        help="Refuse records claiming more bytes than this (a damaged or forged length field).",
     ),
 ]
 

@@ -11,15 +11,13 @@ from typing import Annotated
 import typer
 
 from recio.cli import _console
+from recio.cli._options import Overwrite
 
 Inputs = Annotated[
     list[str],
     typer.Argument(metavar="IN", help="TFRecord files, globs, folders or NAME.manifest.json."),
 ]
 Out = Annotated[str, typer.Argument(metavar="OUT", help="File to write (refused if it exists).")]
-Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Replace an existing output (never an input).")
-]
 Compression = Annotated[
     str | None,
     typer.Option(
