@@ -17,6 +17,7 @@ import numpy as np
 
 from recordio.example import decode_example
 from recordio.kinds import Kind
+from recordio.wire import uvarint_unchecked
 
 _KIND_OF_TYPE = {bytes: Kind.BYTES, float: Kind.FLOAT, int: Kind.INT64}
 
@@ -145,55 +146,44 @@ class _Template:
         return out
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 127) << shift
-        if b < 128:
-            return result, pos
-        shift += 7
-
-
 def _layout(record: bytes) -> list[_Slot] | None:
     """The value slots of a record in the plain layout every writer produces, else None."""
     decoded = decode_example(record)
     if not record or record[0] != 10:
         return None
-    _, pos = _varint(record, 1)
+    _, pos = uvarint_unchecked(record, 1)
     slots: list[_Slot] = []
     n = len(record)
     while pos < n:
         if record[pos] != 10:
             return None
-        entry_len, pos = _varint(record, pos + 1)
+        entry_len, pos = uvarint_unchecked(record, pos + 1)
         end = pos + entry_len
         if record[pos] != 10:
             return None
-        key_len, pos = _varint(record, pos + 1)
+        key_len, pos = uvarint_unchecked(record, pos + 1)
         name = record[pos : pos + key_len].decode()
         pos += key_len
         if record[pos] != 18:
             return None
-        _, pos = _varint(record, pos + 1)
+        _, pos = uvarint_unchecked(record, pos + 1)
         if pos == end:
             return None  # an unset feature
         tag = record[pos]
-        _, pos = _varint(record, pos + 1)
+        _, pos = uvarint_unchecked(record, pos + 1)
         values = decoded.get(name)
         if values is None or not values:
             return None
         if tag == 10:  # BytesList: exactly one value
             if len(values) != 1 or record[pos] != 10:
                 return None
-            vlen, pos = _varint(record, pos + 1)
+            vlen, pos = uvarint_unchecked(record, pos + 1)
             slots.append(_Slot(name, Kind.BYTES, pos, pos + vlen, 1))
             pos += vlen
         elif tag in (18, 26):  # packed FloatList / Int64List
             if record[pos] != 10:
                 return None
-            plen, pos = _varint(record, pos + 1)
+            plen, pos = uvarint_unchecked(record, pos + 1)
             kind = Kind.FLOAT if tag == 18 else Kind.INT64
             count = plen // 4 if kind is Kind.FLOAT else plen
             if kind is Kind.INT64 and len(values) != plen:
