@@ -47,16 +47,9 @@ def prepare_output(output: str, managed: Iterable[str], *, overwrite: bool) -> N
         if found:
             FileSystems.delete(found)
         return
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise JobOptionsError(f"output={output!r} is a file, not a folder", params=("output",))
+    check_output(output, managed, overwrite=overwrite)
     os.makedirs(output, exist_ok=True)
     found = sorted({p for pattern in managed for p in globlib.glob(os.path.join(output, pattern))})
-    if found and not overwrite:
-        raise OutputExistsError(
-            f"{output} already holds {os.path.relpath(found[0], output)} from an earlier run; "
-            "pass overwrite=True to replace the job's outputs",
-            params=("overwrite",),
-        )
     for path in found:
         if os.path.isdir(path):
             shutil.rmtree(path)
