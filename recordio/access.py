@@ -23,7 +23,7 @@ from typing import Any, overload
 
 import numpy as np
 
-from recordio import _backend
+from recordio import _backend, paths
 from recordio._framing import FOOTER, HEADER, MAX_LENGTH, STOP_BATCH, STOP_STALE, scan_error
 from recordio._members import inflate_member, parse_header
 from recordio.compression import Compression, CompressionLike
@@ -36,13 +36,14 @@ from recordio.errors import (
 from recordio.index import DEFAULT_MAX_RECORD_BYTES, RecordIndex, default_workers, get_index
 
 CACHED_MEMBERS = 16
+RANGE_GAP = 64 << 10  # bytes of unwanted records read rather than asked for in another request
 
 
 class IndexedReader(Sequence[bytes]):
     """The records of one file as a sequence: `len()`, `[i]`, slices and batched `take()`.
 
     Args:
-        path: a local file (streams cannot be read at random).
+        path: a local file or an fsspec URL (records are fetched as byte ranges there).
         compression: NONE/GZIP/ZLIB or None to detect it.
         verify: check both CRCs of every record returned (on by default).
         use_sidecar: use `path.idx` when present (a stale one raises); False always builds the
@@ -174,6 +175,8 @@ class IndexedReader(Sequence[bytes]):
         starts = index.offsets[wanted]
         lengths = index.offsets[wanted + 1] - starts - np.uint64(HEADER + FOOTER)
         if index.compression is Compression.NONE:
+            if paths.is_url(self.path):
+                return self._take_ranges(starts, lengths, wanted)
             return self._gather(self._mapped(), starts, lengths, wanted, 0)
         if index.member_count > 1:
             return self._take_members(starts, lengths, wanted)
@@ -194,8 +197,7 @@ class IndexedReader(Sequence[bytes]):
         index = self.record_index
         if not index.file_size and not index.fingerprint:
             return  # an index given by hand
-        stat = os.stat(self.path)
-        if (stat.st_size, stat.st_mtime_ns) != (index.file_size, index.mtime_ns):
+        if paths.signature(self.path) != (index.file_size, index.mtime_ns):
             raise StaleIndexError(
                 "the file changed since it was indexed",
                 path=self.path,
@@ -230,6 +232,29 @@ class IndexedReader(Sequence[bytes]):
             hint=f"the file changed: rebuild the index (recio index {self.path})",
             **where,
         )
+
+    def _take_ranges(
+        self, starts: np.ndarray, lengths: np.ndarray, wanted: np.ndarray
+    ) -> list[bytes]:
+        """Records of a remote file: nearby records are fetched as one byte range (gaps of up
+        to RANGE_GAP bytes are read rather than asked for separately), all ranges at once."""
+        self._check_unchanged()
+        ends = starts + lengths + np.uint64(HEADER + FOOTER)
+        order = np.argsort(starts, kind="stable")
+        s_sorted, e_sorted = starts[order].astype(np.int64), ends[order].astype(np.int64)
+        reach = np.maximum.accumulate(e_sorted)
+        breaks = np.nonzero(s_sorted[1:] > reach[:-1] + RANGE_GAP)[0] + 1
+        first = np.concatenate(([0], breaks))
+        last = np.concatenate((breaks, [len(order)]))
+        spans = [(int(s_sorted[a]), int(reach[b - 1])) for a, b in zip(first, last, strict=True)]
+        pieces = paths.read_ranges(self.path, [a for a, _ in spans], [b for _, b in spans])
+        out: list[bytes | None] = [None] * len(wanted)
+        for (begin, _), piece, a, b in zip(spans, pieces, first, last, strict=True):
+            picks = order[a:b]
+            got = self._gather(piece, starts[picks], lengths[picks], wanted[picks], begin)
+            for slot, record in zip(picks.tolist(), got, strict=True):
+                out[slot] = record
+        return out  # type: ignore[return-value]
 
     # -- GZIP with members -------------------------------------------------------------------
     def _take_members(
@@ -275,12 +300,19 @@ class IndexedReader(Sequence[bytes]):
         if not missing:
             return
         self._check_unchanged()
+        table = self.record_index.members
+        if paths.is_url(self.path):  # fetch every member asked for in one batch of requests
+            begins = [int(table[m, 0]) for m in missing]
+            ends = [int(table[m + 1, 0]) for m in missing]
+            fetched: list[bytes | None] = list(paths.read_ranges(self.path, begins, ends))
+        else:
+            fetched = [None] * len(missing)
         if len(missing) > 1 and self._workers > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._workers)
-            inflated = list(self._pool.map(self._inflate, missing))
+            inflated = list(self._pool.map(self._inflate, missing, fetched))
         else:
-            inflated = [self._inflate(m) for m in missing]
+            inflated = [self._inflate(m, d) for m, d in zip(missing, fetched, strict=True)]
         with self._lock:
             for member, data in zip(missing, inflated, strict=True):
                 self._cache[member] = data
@@ -288,12 +320,13 @@ class IndexedReader(Sequence[bytes]):
             while len(self._cache) > keep:
                 self._cache.popitem(last=False)
 
-    def _inflate(self, member: int) -> bytes:
+    def _inflate(self, member: int, data: bytes | None = None) -> bytes:
         table = self.record_index.members
         begin, end = int(table[member, 0]), int(table[member + 1, 0])
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        data = os.pread(self._fd, end - begin, begin)
+        if data is None:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY)
+            data = os.pread(self._fd, end - begin, begin)
         expected = int(table[member + 1, 1] - table[member, 1])
         try:
             header = parse_header(data)

@@ -15,7 +15,6 @@ the file's and stream's ends; none for NONE and ZLIB) · u32 CRC-32C of everythi
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import mmap
 import os
@@ -25,7 +24,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from recordio import _backend
+from recordio import _backend, paths
 from recordio._framing import (
     FOOTER,
     HEADER,
@@ -254,9 +253,8 @@ def build_index(
             f"max_record_bytes must be >= 0, got {max_record_bytes}", params=("max_record_bytes",)
         )
     limit = min(max_record_bytes, MAX_LENGTH)
-    with open(name, "rb") as file:
-        before = os.fstat(file.fileno())
-        size = before.st_size
+    with paths.open_read(name) as file:
+        size, mtime_ns = before = _signature(file, name)
         stamp = fingerprint(file, size)
         head = file.read(HEADER)
         given = Compression.parse(compression)
@@ -265,9 +263,12 @@ def build_index(
         scanner = _HeaderScanner(name, limit, codec is not Compression.NONE)
         members: list[tuple[int, int]] = []
         if codec is Compression.NONE:
-            if size:
+            if size and not paths.is_url(name):
                 with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
                     scanner.feed(view)
+            else:
+                while piece := file.read(8 << 20):
+                    scanner.feed(piece)
         elif codec is Compression.GZIP:
             last = -1
             for begin, piece in inflate_pieces(
@@ -283,36 +284,33 @@ def build_index(
                 for piece in pieces:
                     scanner.feed(piece)
         offsets = scanner.finish(strict)
-        after = os.fstat(file.fileno())
-    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        after = _signature(file, name)
+    if after != before:
         raise RecordIOError("file changed while it was indexed", path=name, hint="index it again")
     table = np.zeros((0, 2), np.uint64)
     if codec is Compression.GZIP:
         members.append((size, int(offsets[-1])))
         table = np.array(members, dtype=np.uint64).reshape(-1, 2)
-    return RecordIndex(name, codec, offsets, table, size, before.st_mtime_ns, stamp)
+    return RecordIndex(name, codec, offsets, table, size, mtime_ns, stamp)
+
+
+def _signature(file: BinaryIO, name: str) -> tuple[int, int]:
+    """(size, mtime_ns) of the open file (a local one by its descriptor, so a rename between
+    the two looks cannot swap files under us)."""
+    if paths.is_url(name):
+        return paths.signature(name)
+    stat = os.fstat(file.fileno())
+    return stat.st_size, stat.st_mtime_ns
 
 
 # -- the sidecar ----------------------------------------------------------------------------------
 def write_index(index: RecordIndex, *, fsync: bool = True) -> str:
-    """Save `index` beside its file as `FILE.idx`, atomically; returns the sidecar's path."""
-    from recordio.writer import _fsync_dir, temp_path_for
+    """Save `index` beside its file as `FILE.idx` (local or URL), atomically; returns the
+    sidecar's path."""
+    from recordio.writer import write_bytes_atomic
 
     target = index_path(index.path)
-    temp = temp_path_for(target)
-    try:
-        with open(temp, "xb") as out:
-            out.write(index.to_bytes())
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    if fsync:
-        _fsync_dir(os.path.dirname(target))
+    write_bytes_atomic(target, index.to_bytes(), fsync=fsync)
     return target
 
 
@@ -324,17 +322,17 @@ def load_index(path: str | os.PathLike[str]) -> RecordIndex:
     """
     name = os.fspath(path)
     sidecar = index_path(name)
-    with open(sidecar, "rb") as handle:
+    with paths.open_read(sidecar) as handle:
         data = handle.read()
     index = RecordIndex.from_bytes(data, path=name, where=sidecar)
-    with open(name, "rb") as file:
-        stat = os.fstat(file.fileno())
+    with paths.open_read(name) as file:
+        size, mtime_ns = _signature(file, name)
         changed = []
-        if stat.st_size != index.file_size:
-            changed.append(f"size {index.file_size} -> {stat.st_size}")
-        elif stat.st_mtime_ns != index.mtime_ns:
+        if size != index.file_size:
+            changed.append(f"size {index.file_size} -> {size}")
+        elif mtime_ns != index.mtime_ns:
             changed.append("modification time")
-        elif fingerprint(file, stat.st_size) != index.fingerprint:
+        elif fingerprint(file, size) != index.fingerprint:
             changed.append("content")
     if changed:
         raise StaleIndexError(
@@ -371,7 +369,7 @@ def get_index(
         try:
             return load_index(path)
         except FileNotFoundError:
-            if not os.path.exists(path):
+            if not paths.exists(os.fspath(path)):
                 raise
     return build_index(path, compression, strict=strict, max_record_bytes=max_record_bytes)
 
@@ -390,7 +388,7 @@ def count_records(
         try:
             return len(load_index(path))
         except FileNotFoundError:
-            if not os.path.exists(path):
+            if not paths.exists(os.fspath(path)):
                 raise
     counted = _count_from_member_headers(os.fspath(path), compression)
     if counted is not None:
@@ -404,8 +402,8 @@ def _count_from_member_headers(path: str, compression: CompressionLike) -> int |
     from recordio._members import HEADER_BYTES, parse_header
 
     given = Compression.parse(compression)
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
+    with paths.open_read(path) as file:
+        size = _signature(file, path)[0]
         head = file.read(HEADER_BYTES)
         if (given or detect(head[:HEADER])) is not Compression.GZIP:
             return None

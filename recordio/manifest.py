@@ -151,7 +151,7 @@ def write_manifest(
 ) -> Manifest:
     """Describe `shards` ((path, records) pairs, all in the manifest's folder) and publish the
     manifest at `path` atomically: the last step of a sharded write."""
-    from recordio.writer import _fsync_dir, temp_path_for
+    from recordio.writer import write_bytes_atomic
 
     folder = _folder_of(path)
     entries = []
@@ -161,30 +161,7 @@ def write_manifest(
         entries.append(describe_shard(shard, records))
     manifest = Manifest(path, entries, compression)
     text = manifest_bytes(entries, compression)
-    if paths.is_url(path):
-        name = os.path.basename(temp_path_for(path.split("://", 1)[1]))
-        target = paths.RemoteTarget(path, name)
-        try:
-            target.file.write(text)
-            target.publish()
-        except BaseException:
-            target.discard()
-            raise
-        return manifest
-    temp = temp_path_for(path)
-    try:
-        with open(temp, "xb") as handle:
-            handle.write(text)
-            handle.flush()
-            if fsync:
-                os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    if fsync:
-        _fsync_dir(os.path.dirname(path))
+    write_bytes_atomic(path, text, fsync=fsync)
     return manifest
 
 

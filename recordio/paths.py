@@ -87,6 +87,47 @@ def getsize(path: str) -> int:
     return int(fs.size(inner))
 
 
+def signature(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(size, modification time in ns) of a file: what tells an index that its file changed.
+
+    Object stores give the time of the last write (0 where a store keeps none: then the size
+    and the index's content fingerprint still catch a rewrite).
+    """
+    if not is_url(path):
+        stat = os.stat(local(path))
+        return stat.st_size, stat.st_mtime_ns
+    url = os.fspath(path)
+    fs, inner = filesystem(url)
+    try:
+        info = fs.info(inner)
+    except FileNotFoundError:
+        raise FileNotFoundError(2, "No such file or directory", url) from None
+    try:
+        stamp = fs.modified(inner)
+        mtime = int(stamp.timestamp() * 1e6) * 1000  # datetimes keep microseconds
+    except (NotImplementedError, AttributeError, TypeError, ValueError, OSError):
+        mtime = 0
+    return int(info["size"]), mtime
+
+
+def read_ranges(path: str | os.PathLike[str], starts: list[int], ends: list[int]) -> list[bytes]:
+    """The bytes [starts[i], ends[i]) of a file, fetched together (one batch of requests on an
+    object store, `pread` locally)."""
+    if not is_url(path):
+        fd = os.open(local(path), os.O_RDONLY)
+        try:
+            pairs = zip(starts, ends, strict=True)
+            return [os.pread(fd, end - start, start) for start, end in pairs]
+        finally:
+            os.close(fd)
+    fs, inner = filesystem(os.fspath(path))
+    got = fs.cat_ranges([inner] * len(starts), list(starts), list(ends))
+    for piece in got:
+        if isinstance(piece, BaseException):
+            raise piece
+    return list(got)
+
+
 def listdir(folder: str) -> list[str]:
     """Names (not paths) of the entries of a folder."""
     if not is_url(folder):
@@ -183,5 +224,7 @@ __all__ = [
     "join",
     "listdir",
     "open_read",
+    "read_ranges",
     "remove",
+    "signature",
 ]

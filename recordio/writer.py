@@ -94,6 +94,36 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
+def write_bytes_atomic(path: str, data: bytes, *, fsync: bool = True) -> None:
+    """Publish `data` at `path` (local or URL) in one step: a hidden temporary file next to
+    it, moved into place when complete, deleted on any error. For small derived files (index
+    and manifest sidecars) that replace their previous version."""
+    if is_url(path):
+        name = os.path.basename(temp_path_for(path.split("://", 1)[1]))
+        target = RemoteTarget(path, name)
+        try:
+            target.file.write(data)
+            target.publish()
+        except BaseException:
+            target.discard()
+            raise
+        return
+    temp = temp_path_for(path)
+    try:
+        with open(temp, "xb") as handle:
+            handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    if fsync:
+        _fsync_dir(os.path.dirname(path))
+
+
 def _cannot_write(path: str, error: OSError) -> RecordIOError:
     """An OS error about our temporary file, told about the file the user named."""
     reason = error.strerror or str(error)
@@ -369,4 +399,4 @@ def write_records(
     return writer.records_written
 
 
-__all__ = ["TEMP_MARK", "TFRecordWriter", "temp_path_for", "write_records"]
+__all__ = ["TEMP_MARK", "TFRecordWriter", "temp_path_for", "write_bytes_atomic", "write_records"]

@@ -39,8 +39,12 @@ def _folder_files(folder: str, split: str | None) -> list[str]:
     if listed:
         return listed
     search = output.data_dir
-    names = record_files(search)
-    # A transform job's output: train-* and eval-* shards side by side; default to train.
+    return _pick_split(record_files(search), split, folder, search)
+
+
+def _pick_split(names: list[str], split: str | None, folder: str, search: str) -> list[str]:
+    """The files of a folder that belong to `split`; a transform job's output (train-* and
+    eval-* side by side) defaults to train."""
     if (
         split is None
         and any(_in_split(n, DEFAULT_SPLIT) for n in names)
@@ -62,22 +66,38 @@ def _folder_files(folder: str, split: str | None) -> list[str]:
     return names
 
 
-def _remote_glob(pattern: str) -> list[str]:
+def _has_fsspec() -> bool:
     try:
-        import fsspec
+        import fsspec  # noqa: F401
     except ImportError:
-        fsspec = None
-    if fsspec is not None:
-        fs, _, paths = fsspec.get_fs_token_paths(pattern)
-        protocol = pattern.split("://", 1)[0]
-        return sorted(p if "://" in p else f"{protocol}://{p}" for p in paths)
+        return False
+    return True
+
+
+def _remote_files(item: str, split: str | None) -> list[str]:
+    """A URL (file, folder, glob or manifest) -> its record files, through recordio's paths
+    (fsspec); without fsspec, TensorFlow's gfile when the tf.data loader brought it."""
+    if _has_fsspec():
+        from recordio import RecordIOError, paths
+        from recordio.files import expand_paths
+
+        try:
+            found = expand_paths([item])
+        except RecordIOError as error:
+            raise LoaderError(str(error)) from None
+        if paths.isdir(item):
+            return _pick_split(found, split, item, item)
+        return found
     tf = sys.modules.get("tensorflow")
-    if tf is not None:
-        return sorted(tf.io.gfile.glob(pattern))
-    raise LoaderError(
-        f"{pattern}: reading remote files needs fsspec (pip install fsspec gcsfs) "
-        "or TensorFlow's gfile (the tf.data loader)"
-    )
+    if tf is None:
+        raise LoaderError(
+            f"{item}: reading remote files needs fsspec (pip install 'recio[cloud]') "
+            "or TensorFlow's gfile (the tf.data loader)"
+        )
+    found = sorted(tf.io.gfile.glob(item)) if glob.has_magic(item) else [item]
+    if not found:
+        raise LoaderError(f"{item}: no file matches this pattern")
+    return found
 
 
 def _expand_one(item: str, split: str | None) -> list[str]:
@@ -86,10 +106,7 @@ def _expand_one(item: str, split: str | None) -> list[str]:
 
         return read_manifest(_local(item)).paths()
     if is_remote(item):
-        found = _remote_glob(item) if glob.has_magic(item) else [item]
-        if not found:
-            raise LoaderError(f"{item}: no file matches this pattern")
-        return found
+        return _remote_files(item, split)
     item = _local(item)
     if os.path.isdir(item):
         return _folder_files(item, split)
@@ -139,16 +156,14 @@ def open_binary(path: str) -> BinaryIO:
     """Open a local or remote file for reading bytes."""
     if not is_remote(path):
         return open(_local(path), "rb")  # noqa: SIM115 - the caller closes it
-    try:
-        import fsspec
-    except ImportError:
-        tf = sys.modules.get("tensorflow")
-        if tf is not None:
-            return tf.io.gfile.GFile(path, "rb")
-        raise LoaderError(
-            f"{path}: reading remote files needs fsspec (pip install fsspec gcsfs)"
-        ) from None
-    return fsspec.open(path, "rb").open()
+    if _has_fsspec():
+        from recordio.paths import open_read
+
+        return open_read(path)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None:
+        return tf.io.gfile.GFile(path, "rb")  # type: ignore[no-any-return]
+    raise LoaderError(f"{path}: reading remote files needs fsspec (pip install 'recio[cloud]')")
 
 
 @contextlib.contextmanager
