@@ -35,7 +35,7 @@ from recordio.errors import (
 )
 from recordio.index import DEFAULT_MAX_RECORD_BYTES, RecordIndex, default_workers, get_index
 
-CACHED_MEMBERS = 16
+CACHE_BYTES = 32 << 20  # inflated gzip members kept per reader (at least one take's worth)
 RANGE_GAP = 64 << 10  # bytes of unwanted records read rather than asked for in another request
 
 
@@ -50,6 +50,9 @@ class IndexedReader(Sequence[bytes]):
             index in memory.
         index: an index already built (e.g. shared by a loader's workers).
         workers: threads inflating gzip members (default: the usable cores, at most 8).
+        cache_bytes: inflated gzip members kept for later takes (least recently used go first);
+            a one-stream GZIP file no larger than this once inflated is cached whole, so
+            random reads of a small file inflate it once instead of once per take.
 
     Thread-safe for reading; picklable (each process reopens the file).
     """
@@ -64,9 +67,15 @@ class IndexedReader(Sequence[bytes]):
         index: RecordIndex | None = None,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         workers: int | None = None,
+        cache_bytes: int = CACHE_BYTES,
     ) -> None:
         if workers is not None and workers < 1:
             raise OptionError(f"workers must be >= 1, got {workers}", params=("workers",))
+        if cache_bytes < 0:
+            raise OptionError(
+                f"cache_bytes must be >= 0, got {cache_bytes}", params=("cache_bytes",)
+            )
+        self.cache_bytes = cache_bytes
         self.path = os.fspath(path)
         self.verify = verify
         self.max_record_bytes = max_record_bytes
@@ -81,6 +90,7 @@ class IndexedReader(Sequence[bytes]):
         self._fd: int | None = None
         self._map: mmap.mmap | None = None
         self._cache: OrderedDict[int, bytes] = OrderedDict()
+        self._cached = 0  # bytes in the cache
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
 
@@ -94,6 +104,7 @@ class IndexedReader(Sequence[bytes]):
             "_use_sidecar": self._use_sidecar,
             "_given_index": self._index,
             "_workers": self._workers,
+            "cache_bytes": self.cache_bytes,
         }
         return state
 
@@ -137,7 +148,7 @@ class IndexedReader(Sequence[bytes]):
     def __iter__(self) -> Iterator[bytes]:
         """Every record in order, read in batches (a one-stream file: in one pass)."""
         index = self.record_index
-        if index.compression is not Compression.NONE and index.member_count <= 1:
+        if index.compression is not Compression.NONE and not self._by_members(index):
             from recordio.reader import TFRecordReader
 
             self._check_unchanged()
@@ -178,9 +189,15 @@ class IndexedReader(Sequence[bytes]):
             if paths.is_url(self.path):
                 return self._take_ranges(starts, lengths, wanted)
             return self._gather(self._mapped(), starts, lengths, wanted, 0)
-        if index.member_count > 1:
+        if self._by_members(index):
             return self._take_members(starts, lengths, wanted)
         return self._take_streaming(wanted)
+
+    def _by_members(self, index: RecordIndex) -> bool:
+        """Read member by member: several members, or one that fits the cache whole."""
+        if index.member_count > 1:
+            return True
+        return index.member_count == 1 and int(index.members[-1, 1]) <= self.cache_bytes
 
     def _mapped(self) -> mmap.mmap | bytes:
         if self._map is None:
@@ -316,9 +333,13 @@ class IndexedReader(Sequence[bytes]):
         with self._lock:
             for member, data in zip(missing, inflated, strict=True):
                 self._cache[member] = data
-            keep = max(CACHED_MEMBERS, len(members))
-            while len(self._cache) > keep:
-                self._cache.popitem(last=False)
+                self._cached += len(data)
+            needed = set(members)
+            for member in list(self._cache):  # least recently used first
+                if self._cached <= self.cache_bytes:
+                    break
+                if member not in needed:
+                    self._cached -= len(self._cache.pop(member))
 
     def _inflate(self, member: int, data: bytes | None = None) -> bytes:
         table = self.record_index.members
@@ -387,6 +408,7 @@ class IndexedReader(Sequence[bytes]):
             self._pool.shutdown()
             self._pool = None
         self._cache.clear()
+        self._cached = 0
 
     def __enter__(self) -> IndexedReader:
         return self

@@ -459,9 +459,10 @@ def epoch_permutation(seed: int, epoch: int, part: int, total: int) -> np.ndarra
 
 _READERS: dict[tuple[Any, ...], Any] = {}
 MAX_READERS = 256
+CACHE_BYTES = 128 << 20  # inflated gzip members kept per process, shared out over the files
 
 
-def indexed_reader(path: str, opts: ReadOptions) -> Any:
+def indexed_reader(path: str, opts: ReadOptions, cache_bytes: int = CACHE_BYTES) -> Any:
     """A random-access reader of `path`, kept for the process while the file is unchanged: its
     index and its cache of inflated gzip members then serve every epoch, not just one."""
     from recordio.access import IndexedReader
@@ -472,7 +473,10 @@ def indexed_reader(path: str, opts: ReadOptions) -> Any:
         if len(_READERS) >= MAX_READERS:
             _READERS.pop(next(iter(_READERS))).close()
         reader = _READERS[key] = IndexedReader(
-            path, verify=opts.verify, max_record_bytes=opts.max_record_bytes
+            path,
+            verify=opts.verify,
+            max_record_bytes=opts.max_record_bytes,
+            cache_bytes=cache_bytes,
         )
     return reader
 
@@ -506,7 +510,8 @@ class GlobalLane(Lane):
     def _reader(self, path: str) -> Any:
         reader = self._readers.get(path)
         if reader is None:
-            reader = self._readers[path] = indexed_reader(path, self.task.opts)
+            share = max(1 << 20, CACHE_BYTES // len(self._paths))
+            reader = self._readers[path] = indexed_reader(path, self.task.opts, share)
         return reader
 
     def _load(self) -> None:

@@ -182,3 +182,23 @@ def test_beam_reads_members_unchanged(tmp_path: Path) -> None:
     with beam.Pipeline(options=options) as pipeline:
         read = pipeline | beam.io.ReadFromTFRecord(str(path), coder=beam.coders.BytesCoder())
         assert_that(read, equal_to(records))
+
+
+@pytest.mark.parametrize("member_bytes", [0, 4096])  # one stream (as TF writes) / many members
+@pytest.mark.parametrize("cache_bytes", [0, 10_000, 32 << 20])
+def test_random_access_with_any_member_cache(
+    tmp_path: Path, member_bytes: int, cache_bytes: int
+) -> None:
+    """Whatever the cache keeps (nothing, a few members, the whole file), takes in any order
+    return the records a sequential read returns."""
+    records = [bytes([i % 256]) * random.Random(i).randrange(0, 700) for i in range(2000)]
+    path = tmp_path / "x.tfrecord.gz"
+    write_records(path, records, "GZIP", member_bytes=member_bytes)
+    rng = random.Random(7)
+    with IndexedReader(path, cache_bytes=cache_bytes) as reader:
+        for _ in range(5):
+            picks = rng.sample(range(len(records)), 300)
+            assert reader.take(picks) == [records[i] for i in picks]
+        assert list(reader) == records
+    with pytest.raises(OptionError, match="cache_bytes"):
+        IndexedReader(path, cache_bytes=-1)
