@@ -162,7 +162,7 @@ def open_binary(path: str) -> BinaryIO:
         return open_read(path)
     tf = sys.modules.get("tensorflow")
     if tf is not None:
-        return tf.io.gfile.GFile(path, "rb")  # type: ignore[no-any-return]
+        return tf.io.gfile.GFile(path, "rb")
     raise LoaderError(f"{path}: reading remote files needs fsspec (pip install 'recio[cloud]')")
 
 
