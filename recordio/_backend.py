@@ -33,6 +33,8 @@ if _speedups is not None:
     scan_headers = getattr(_speedups, "scan_headers", _framing.scan_headers)
     gather = getattr(_speedups, "gather", _framing.gather)
     find_header = getattr(_speedups, "find_header", _framing.find_header)
+    crc32c_many = getattr(_speedups, "crc32c_many", _framing.crc32c_many)
+    gather_slices = getattr(_speedups, "gather_slices", _framing.gather_slices)
 else:
     scan = _framing.scan
     frame = _framing.frame
@@ -41,6 +43,8 @@ else:
     scan_headers = _framing.scan_headers
     gather = _framing.gather
     find_header = _framing.find_header
+    crc32c_many = _framing.crc32c_many
+    gather_slices = _framing.gather_slices
 
 # Large records: google-crc32c runs several CRC streams at once (about 30 GB/s).
 big_crc = getattr(_framing, "_google", None)
@@ -50,9 +54,11 @@ __all__ = [
     "BACKEND",
     "big_crc",
     "crc32c",
+    "crc32c_many",
     "find_header",
     "frame",
     "gather",
+    "gather_slices",
     "masked_crc32c",
     "scan",
     "scan_headers",

@@ -220,6 +220,40 @@ def frame(records: Sequence[bytes | bytearray | memoryview]) -> bytes:
     return b"".join(parts)
 
 
+def crc32c_many(
+    values: Sequence[bytes | bytearray | memoryview], start: int = 0, stop: int = -1
+) -> bytes:
+    """CRC-32C of `values[i][start:stop]` (stop < 0: to the end) for every value, as u32le
+    bytes; a value shorter than the range raises ValueError."""
+    if start < 0:
+        raise ValueError("crc32c_many: start must be >= 0")
+    crcs = []
+    for i, value in enumerate(values):
+        view = memoryview(value).cast("B")
+        end = len(view) if stop < 0 else stop
+        if end > len(view) or end < start:
+            raise ValueError(
+                f"crc32c_many: value {i} holds {len(view)} bytes, outside the range "
+                f"[{start}:{stop}]"
+            )
+        crcs.append(crc32c(view[start:end]))
+    return struct.pack(f"<{len(crcs)}I", *crcs)
+
+
+def gather_slices(
+    values: Sequence[bytes | bytearray | memoryview], ranges: Sequence[tuple[int, int]], size: int
+) -> bytes | None:
+    """For each value in turn, `value[a:b]` for each `(a, b)` in `ranges`, joined; every value
+    must be exactly `size` bytes long (None when one is not)."""
+    for a, b in ranges:
+        if a < 0 or b < a or b > size:
+            raise ValueError(f"gather_slices: range ({a}, {b}) outside {size} bytes")
+    views = [memoryview(value).cast("B") for value in values]
+    if any(len(view) != size for view in views):
+        return None
+    return b"".join(view[a:b] for view in views for a, b in ranges)
+
+
 def scan_error(
     status: int,
     a: int,

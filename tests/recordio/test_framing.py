@@ -256,7 +256,8 @@ def test_frame_backends_agree_and_scan_inverts_frame(records: list[bytes]) -> No
 def test_pure_python_backend_is_selected_by_the_environment(python_exe, python_env) -> None:
     code = (
         "import json, recordio, recordio._backend as b, recordio._framing as f;"
-        "print(json.dumps([recordio.BACKEND, b.scan is f.scan, b.frame is f.frame,"
+        "print(json.dumps([recordio.BACKEND, b.scan is f.scan, b.frame is f.frame"
+        " and b.crc32c_many is f.crc32c_many and b.gather_slices is f.gather_slices,"
         " list(recordio.read_records(__import__('io').BytesIO(b.frame([b'x', b'']))))"
         " == [b'x', b'']]))"
     )
@@ -265,3 +266,82 @@ def test_pure_python_backend_is_selected_by_the_environment(python_exe, python_e
     assert out.returncode == 0, out.stderr
     backend, is_scan, is_frame, roundtrip = json.loads(out.stdout)
     assert backend.startswith("python") and is_scan and is_frame and roundtrip
+
+
+# -- batched helpers for columns: crc32c_many, gather_slices -----------------------------------
+
+CRC_MANY = {"python": _framing.crc32c_many}
+GATHER_SLICES = {"python": _framing.gather_slices}
+if speedups is not None:
+    CRC_MANY["c"] = speedups.crc32c_many
+    GATHER_SLICES["c"] = speedups.gather_slices
+
+
+def _crcs(packed: bytes) -> list[int]:
+    return list(struct.unpack(f"<{len(packed) // 4}I", packed))
+
+
+@pytest.mark.parametrize("impl", sorted(CRC_MANY))
+def test_crc32c_many_is_the_crc_of_each_value(impl: str) -> None:
+    rng = random.Random(11)
+    # Mixed sizes in one call: the C twin hashes three values at a time over their common
+    # length and finishes each alone, so neighbours of every size must not change a result.
+    values = [rng.randbytes(rng.choice([0, 1, 7, 8, 9, 24, 100, 784, 5000])) for _ in range(301)]
+    values += [bytearray(b"123456789"), memoryview(b"xx123456789")[2:]]
+    assert _crcs(CRC_MANY[impl](values)) == [google_crc32c.value(bytes(v)) for v in values]
+    assert _crcs(CRC_MANY[impl](values, 0, -1)) == _crcs(CRC_MANY[impl](values))
+    assert CRC_MANY[impl]([]) == b""
+    assert _crcs(CRC_MANY[impl]([data for data, _ in CRC_VECTORS])) == [
+        crc for _, crc in CRC_VECTORS
+    ]
+
+
+@pytest.mark.parametrize("impl", sorted(CRC_MANY))
+def test_crc32c_many_of_a_slice_of_every_value(impl: str) -> None:
+    rng = random.Random(12)
+    for count in (1, 2, 3, 4, 5, 7, 100):
+        values = [rng.randbytes(800) for _ in range(count)]
+        got = _crcs(CRC_MANY[impl](values, 13, 797))
+        assert got == [google_crc32c.value(v[13:797]) for v in values]
+    assert _crcs(CRC_MANY[impl]([b"abc"], 3, 3)) == [0]  # an empty slice
+    with pytest.raises(ValueError, match="value 1 holds 2 bytes"):
+        CRC_MANY[impl]([b"abcdef", b"ab"], 0, 4)
+    with pytest.raises(ValueError):
+        CRC_MANY[impl]([b"abcdef"], 5, 4)
+    with pytest.raises(ValueError):
+        CRC_MANY[impl]([b"abcdef"], -1, 4)
+    with pytest.raises(TypeError):
+        CRC_MANY[impl](["text"])
+
+
+@pytest.mark.parametrize("impl", sorted(GATHER_SLICES))
+def test_gather_slices_joins_the_same_ranges_of_every_value(impl: str) -> None:
+    gather_slices = GATHER_SLICES[impl]
+    values = [b"abcdef", bytearray(b"ghijkl"), memoryview(b"xmnopqr")[1:]]
+    assert gather_slices(values, [(0, 2), (4, 6)], 6) == b"abefghklmnqr"
+    assert gather_slices(values, [(1, 1), (5, 6)], 6) == b"flr"
+    assert gather_slices(values, [], 6) == b""
+    assert gather_slices([], [(0, 2)], 6) == b""
+    assert gather_slices([*values, b"short"], [(0, 2)], 6) is None  # another size: None
+    with pytest.raises(ValueError, match="outside 6 bytes"):
+        gather_slices(values, [(4, 7)], 6)
+    with pytest.raises(ValueError):
+        gather_slices(values, [(3, 2)], 6)
+    with pytest.raises(TypeError):
+        gather_slices(["abcdef"], [(0, 2)], 6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.binary(min_size=12, max_size=12), max_size=12),
+    cuts=st.lists(st.integers(0, 12), max_size=6),
+)
+def test_batched_helpers_agree_between_backends(values: list[bytes], cuts: list[int]) -> None:
+    points = sorted(cuts)
+    ranges = list(zip(points[::2], points[1::2], strict=False))
+    gathered = {impl: f(values, ranges, 12) for impl, f in GATHER_SLICES.items()}
+    assert gathered["python"] == b"".join(v[a:b] for v in values for a, b in ranges)
+    assert len(set(gathered.values())) == 1
+    start, stop = (points[0], points[-1]) if points else (0, -1)
+    crcs = {impl: f(values, start, stop) for impl, f in CRC_MANY.items()}
+    assert len(set(crcs.values())) == 1
