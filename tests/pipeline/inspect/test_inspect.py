@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import google_crc32c
 import numpy as np
 import pytest
 
@@ -16,8 +17,8 @@ from pipeline.inspect import (
     to_metadata_proto,
 )
 from pipeline.inspect.sketches import HyperLogLog, hash_numbers
-from recordio import encode_example, write_records
-from recordio.columns import _general_columns, decode_columns
+from recordio import Kind, encode_example, write_records
+from recordio.columns import Column, ColumnDecoder, _general_columns, decode_columns
 
 COLORS = ["red", "green", "blue"]
 
@@ -91,11 +92,50 @@ def test_fast_columns_match_general_decoder() -> None:
         assert fast[name].kind == slow[name].kind
         assert np.array_equal(fast[name].lengths, slow[name].lengths)
         assert list(fast[name].values) == list(slow[name].values)
+        if fast[name].kind is Kind.BYTES:
+            assert np.array_equal(fast[name].value_sizes(), slow[name].value_sizes())
+            assert np.array_equal(fast[name].value_crc32c(), slow[name].value_crc32c())
+            assert fast[name].value_crc32c().tolist() == [
+                google_crc32c.value(v) for v in slow[name].values
+            ]
     # A record that breaks the layout (a two-byte label) sends the batch to the general path.
     records[50] = encode_example({"image": rng.bytes(50), "label": 300, "f": [1.5, 2.5]})
     assert list(decode_columns(records)[0]["label"].values) == list(
         _general_columns(records)[0]["label"].values
     )
+
+
+def _same_columns(got: dict[str, Column], want: dict[str, Column]) -> None:
+    assert set(got) == set(want)
+    for name in got:
+        assert got[name].kind == want[name].kind
+        assert np.array_equal(got[name].lengths, want[name].lengths)
+        assert list(got[name].values) == list(want[name].values)
+
+
+def test_column_decoder_reuses_a_layout_only_where_every_record_fits() -> None:
+    rng = np.random.default_rng(4)
+
+    def batch(width: int, n: int = 50) -> list[bytes]:
+        return [encode_example({"b": rng.bytes(width), "k": int(rng.integers(0, 100))})
+                for _ in range(n)]  # fmt: skip
+
+    decoder = ColumnDecoder()
+    # Layout A, then B (another value width: another record size), then A again, then a
+    # batch of A whose structure differs in one record (a feature name of the same length).
+    odd = batch(20)
+    odd[7] = encode_example({"c": rng.bytes(20), "k": 5})
+    for records, fast in [(batch(20), True), (batch(30), True), (batch(20), True), (odd, False)]:
+        got, mixed = decoder.decode(records)
+        _same_columns(got, _general_columns(records)[0])
+        assert mixed == set()
+        assert decoder.record_size == (len(records[0]) if fast else None)
+    # Records holding only bytes values (no numbers to gather) take the fast path too.
+    only = [encode_example({"b": rng.bytes(9)}) for _ in range(20)]
+    got, _ = decoder.decode(only)
+    assert decoder.record_size == len(only[0])
+    _same_columns(got, _general_columns(only)[0])
+    assert got["b"].value_sizes().tolist() == [9] * 20
 
 
 def test_hyperloglog_accuracy() -> None:
