@@ -21,11 +21,11 @@ from pipeline.inspect.sketches import (
     Moments,
     Reservoir,
     TopK,
-    hash_bytes,
+    hash_crcs,
     hash_numbers,
 )
 from recordio import ExampleDecodeError, Kind, TFRecordReader, expand_paths
-from recordio.columns import Column, decode_columns
+from recordio.columns import Column, ColumnDecoder
 
 MAX_LENGTHS = 1000  # distinct value counts remembered per feature before only min/max are kept
 
@@ -51,9 +51,15 @@ class FeatureProfile:
     value_bytes: Moments = field(default_factory=Moments)  # sizes of bytes values
 
     def add(self, column: Column) -> None:
-        lengths = column.lengths[column.lengths >= 0]
+        lengths = column.lengths
         if not lengths.size:
             return
+        low, high = int(lengths.min()), int(lengths.max())
+        if low < 0:  # absent in some records
+            lengths = lengths[lengths >= 0]
+            if not lengths.size:
+                return
+            low, high = int(lengths.min()), int(lengths.max())
         if column.kind is not None:
             if self.kind is None:
                 self.kind = column.kind
@@ -61,31 +67,37 @@ class FeatureProfile:
                 self.mixed_kinds = True
                 return
         first = self.present == 0
-        self.present += int(lengths.size)
-        self.nonempty += int(np.count_nonzero(lengths))
-        self.values += int(lengths.sum())
-        low, high = int(lengths.min()), int(lengths.max())
+        n = int(lengths.size)
+        self.present += n
+        if low == high:  # the common case (fixed-length features): no pass over the lengths
+            self.nonempty += n if low else 0
+            self.values += n * low
+        else:
+            self.nonempty += int(np.count_nonzero(lengths))
+            self.values += int(lengths.sum())
         self.min_length = low if first else min(self.min_length, low)
         self.max_length = high if first else max(self.max_length, high)
         if not self.lengths_cut:
             if low == high:
-                self.lengths[low] += int(lengths.size)
+                self.lengths[low] += n
             else:
-                self.lengths.update(Counter(lengths.tolist()))
+                found, counts = np.unique(lengths, return_counts=True)
+                self.lengths.update(dict(zip(found.tolist(), counts.tolist(), strict=True)))
             if len(self.lengths) > MAX_LENGTHS:
                 self.lengths_cut, self.lengths = True, Counter()
-        values = column.values
         if column.kind is Kind.BYTES:
-            self.top.add(values)
-            self.distinct.add_hashes(hash_bytes(values))
-            sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+            if not self.top.gave_up:  # values are sliced out only while top values are counted
+                self.top.add(column.values)
+            sizes = column.value_sizes()
+            self.distinct.add_hashes(hash_crcs(column.value_crc32c(), sizes))
             self.value_bytes.add(sizes)
         elif column.kind is not None:
+            values = column.values
             self.moments.add(values)
             self.sample.add(values)
             self.distinct.add_hashes(hash_numbers(values))
             if column.kind is Kind.INT64:
-                self.top.add(values.tolist())
+                self.top.add(values)
 
 
 @dataclass
@@ -102,13 +114,21 @@ class DatasetProfile:
     compression: list[str] = field(default_factory=list)
     features: dict[str, FeatureProfile] = field(default_factory=dict)
 
+    _decoder: ColumnDecoder = field(default_factory=ColumnDecoder, repr=False, compare=False)
+
     def add_batch(self, records: list[bytes]) -> None:
-        sizes = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+        columns, mixed = self._decoder.decode(records)
+        n = len(records)
+        size = self._decoder.record_size
+        if size is not None:  # the fast decoder checked that every record has this size
+            sizes = np.full(n, size, dtype=np.int64)
+            self.stream_bytes += (size + 16) * n
+        else:
+            sizes = np.fromiter(map(len, records), dtype=np.int64, count=n)
+            self.stream_bytes += int(sizes.sum()) + 16 * n
         self.record_bytes.add(sizes)
         self.record_sample.add(sizes)
-        self.stream_bytes += int(sizes.sum()) + 16 * len(records)
-        self.records += len(records)
-        columns, mixed = decode_columns(records)
+        self.records += n
         for name in sorted(columns):
             feature = self.features.get(name)
             if feature is None:
@@ -129,47 +149,94 @@ def profile_files(
     patterns: Sequence[str],
     *,
     sample: int | None = None,
-    batch_size: int = 1024,
+    batch_size: int = 4096,
     verify: bool = True,
 ) -> DatasetProfile:
-    """Profile every record (or the first `sample`) of the TFRecord files of Examples."""
+    """Profile every record (or the first `sample`) of the TFRecord files of Examples.
+
+    Records are folded `batch_size` at a time (fewer when they are large).
+    """
     if sample is not None and sample < 1:
         raise InputError(f"sample must be at least 1, got {sample}", params=("sample",))
     paths = expand_paths(list(patterns))
     if not paths:
         raise InputError("no input files", params=("files",))
     profile = DatasetProfile(files=list(paths))
-    for path in paths:
-        if sample is not None and profile.records >= sample:
-            profile.sampled = True
-            break
-        with contextlib.suppress(OSError):
-            profile.file_bytes += os.path.getsize(path)
-        with TFRecordReader(path, verify=verify) as reader:
-            profile.compression.append(str(reader.compression))
-            index = 0
-            for batch in reader.iter_batches(max_records=batch_size):
-                if sample is not None and profile.records + len(batch) >= sample:
-                    batch = batch[: sample - profile.records]
-                    profile.sampled = True
-                try:
-                    profile.add_batch(batch)
-                except ExampleDecodeError as error:
-                    raise InputError(
-                        f"{path}: a record in the batch from record {index} is not a "
-                        f"tf.train.Example ({error})"
-                    ) from error
-                index += len(batch)
-                if profile.sampled:
-                    break
-        if profile.sampled:
-            break
+    feed = _Feed(profile, max(1, batch_size))
+    _read_all(feed, paths, verify, sample)
     if profile.sampled:
         # Reading stopped early: the file sizes say nothing about the records read.
         profile.file_bytes = 0
     if not profile.records:
         raise InputError(f"{paths[0]}: no records")
     return profile
+
+
+BATCH_BYTES = 8 << 20  # a batch of large records is folded before it holds more than this
+READ_BATCH = 1024
+
+
+class _Feed:
+    """Gathers the records read into batches for `DatasetProfile.add_batch`: `size` records or
+    BATCH_BYTES, whichever comes first (per-batch numpy work is then paid rarely, and memory
+    does not depend on the records' sizes)."""
+
+    def __init__(self, profile: DatasetProfile, size: int) -> None:
+        self.profile = profile
+        self.size = size
+        self.records: list[bytes] = []
+        self.bytes = 0
+        self.path = ""
+        self.first = 0  # index in its file of the first record held
+
+    def add(self, path: str, first: int, records: list[bytes], nbytes: int) -> None:
+        """Records of `path` from record index `first` on (or the first of a sample's)."""
+        if path != self.path:
+            self.flush()
+        if not self.records:
+            self.path, self.first = path, first
+        self.records.extend(records)
+        self.bytes += nbytes
+        if len(self.records) >= self.size or self.bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.records:
+            return
+        try:
+            self.profile.add_batch(self.records)
+        except ExampleDecodeError as error:
+            raise InputError(
+                f"{self.path}: a record in the batch from record {self.first} is not a "
+                f"tf.train.Example ({error})"
+            ) from error
+        self.records, self.bytes = [], 0
+
+
+def _read_all(feed: _Feed, paths: list[str], verify: bool, limit: int | None) -> None:
+    profile = feed.profile
+    taken = 0
+    for path in paths:
+        if limit is not None and taken >= limit:
+            profile.sampled = True
+            break
+        with contextlib.suppress(OSError):
+            profile.file_bytes += os.path.getsize(path)
+        with TFRecordReader(path, verify=verify) as reader:
+            profile.compression.append(str(reader.compression))
+            index, offset = 0, reader.offset
+            for batch in reader.iter_batches(max_records=min(READ_BATCH, feed.size)):
+                if limit is not None and taken + len(batch) >= limit:
+                    batch = batch[: limit - taken]
+                    profile.sampled = True
+                feed.add(path, index, batch, reader.offset - offset)
+                index, offset = index + len(batch), reader.offset
+                taken += len(batch)
+                if profile.sampled:
+                    break
+        feed.flush()
+        if profile.sampled:
+            break
 
 
 __all__ = ["DatasetProfile", "FeatureProfile", "profile_files"]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from google_crc32c import value as crc32c
+
+from recordio.columns import crc32c_values
 
 _M1 = np.uint64(0xFF51AFD7ED558CCD)
 _M2 = np.uint64(0xC4CEB9FE1A85EC53)
@@ -29,16 +30,20 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def hash_bytes(values: list[bytes]) -> np.ndarray:
-    """A stable 64-bit hash per value: CRC-32C of the bytes and their length, mixed.
+def hash_crcs(crcs: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """A stable 64-bit hash per bytes value from its CRC-32C and its size, mixed.
 
     32 bits of CRC keep HyperLogLog accurate far beyond the cardinalities of real features
     (collisions matter from about 10**8 distinct values) at a quarter of the cost of a
     cryptographic hash, and the result is the same in every process (unlike `hash`).
     """
-    crc = np.fromiter(map(crc32c, values), dtype=np.uint64, count=len(values))
+    return mix64((sizes.astype(np.uint64) << np.uint64(32)) | crcs.astype(np.uint64))
+
+
+def hash_bytes(values: list[bytes]) -> np.ndarray:
+    """`hash_crcs` of a list of values (their CRCs in one batched call)."""
     sizes = np.fromiter(map(len, values), dtype=np.uint64, count=len(values))
-    return mix64((sizes << np.uint64(32)) | crc)
+    return hash_crcs(crc32c_values(values), sizes)
 
 
 def hash_numbers(values: np.ndarray) -> np.ndarray:
@@ -82,6 +87,17 @@ class HyperLogLog:
         return int(round(raw))
 
 
+def _value_counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an integer array, sorted, and how often each occurs: by
+    bincount when they span a small range (labels, categories), else by sorting."""
+    low, high = int(values.min()), int(values.max())
+    if values.dtype.kind in "iu" and high - low <= max(4 * values.size, 1 << 12):
+        counts = np.bincount((values - low).astype(np.intp), minlength=high - low + 1)
+        keys = np.flatnonzero(counts)
+        return keys.astype(np.int64) + low, counts[keys]
+    return np.unique(values, return_counts=True)
+
+
 @dataclass
 class TopK:
     """Most frequent values, exact while there are at most `capacity` distinct ones.
@@ -99,9 +115,14 @@ class TopK:
     gave_up: bool = False
 
     def add(self, values: Any) -> None:
+        """Count a batch: a list of values, or a numpy array (counted with np.unique, the
+        values entering `counts` in the order they first appear, as a list would)."""
         if self.gave_up or not len(values):
             return
-        self.counts.update(values)
+        if isinstance(values, np.ndarray):
+            self._add_array(values)
+        else:
+            self.counts.update(values)
         self.seen += len(values)
         if len(self.counts) > 2 * self.capacity:
             if not self.pruned and len(self.counts) >= 0.9 * self.seen:
@@ -109,6 +130,17 @@ class TopK:
                 return
             self.counts = Counter(dict(self.counts.most_common(self.capacity)))
             self.pruned = True
+
+    def _add_array(self, values: np.ndarray) -> None:
+        counts = self.counts
+        keys, found = _value_counts(values)
+        pairs = dict(zip(keys.tolist(), found.tolist(), strict=True))
+        if any(key not in counts for key in pairs):
+            # New values enter in the order they first appear in the batch, as from a list.
+            keys, first, found = np.unique(values, return_index=True, return_counts=True)
+            order = np.argsort(first, kind="stable")
+            pairs = dict(zip(keys[order].tolist(), found[order].tolist(), strict=True))
+        counts.update(pairs)
 
     @property
     def exact(self) -> bool:
@@ -142,18 +174,23 @@ class Moments:
                 values = values[~nan]
                 if not values.size:
                     return
-        x = values.astype(np.float64)
-        n = x.size
-        mean = float(x.mean())
-        m2 = float(np.square(x - mean).sum())
+        n = int(values.size)
+        low, high = float(values.min()), float(values.max())
+        if low == high:  # one value repeated (sizes of fixed-width values): no passes needed
+            mean, m2, zeros = low, 0.0, n if low == 0 else 0
+        else:
+            x = values.astype(np.float64)
+            mean = float(x.mean())
+            m2 = float(np.square(x - mean).sum())
+            zeros = int(np.count_nonzero(x == 0))
         total = self.count + n
         delta = mean - self.mean
         self.mean += delta * n / total
         self.m2 += m2 + delta * delta * self.count * n / total
         self.count = total
-        self.min = min(self.min, float(x.min()))
-        self.max = max(self.max, float(x.max()))
-        self.zeros += int(np.count_nonzero(x == 0))
+        self.min = min(self.min, low)
+        self.max = max(self.max, high)
+        self.zeros += zeros
 
     @property
     def std(self) -> float:
@@ -193,4 +230,13 @@ class Reservoir:
         return float(np.quantile(self.sample, q)) if self.sample.size else float("nan")
 
 
-__all__ = ["HyperLogLog", "Moments", "Reservoir", "TopK", "hash_bytes", "hash_numbers", "mix64"]
+__all__ = [
+    "HyperLogLog",
+    "Moments",
+    "Reservoir",
+    "TopK",
+    "hash_bytes",
+    "hash_crcs",
+    "hash_numbers",
+    "mix64",
+]

@@ -16,7 +16,7 @@ from pipeline.inspect import (
     render,
     to_metadata_proto,
 )
-from pipeline.inspect.sketches import HyperLogLog, hash_numbers
+from pipeline.inspect.sketches import HyperLogLog, TopK, hash_numbers
 from recordio import Kind, encode_example, write_records
 from recordio.columns import Column, ColumnDecoder, _general_columns, decode_columns
 
@@ -204,3 +204,77 @@ def test_sample_reads_only_the_first_records(tmp_path: Path) -> None:
     profile = profile_files([path], sample=1500)
     assert profile.records == 1500 and profile.sampled
     assert dataset_stats(profile)["compression_ratio"] is None
+
+
+def test_topk_counts_arrays_as_it_counts_lists() -> None:
+    """np.unique/bincount per batch give the same counts, ties, prunes and give-ups as a
+    Counter over the values (new values enter in the order they first appear)."""
+    rng = np.random.default_rng(5)
+    for low, high, n in [(0, 10, 3000), (-5, 3, 500), (0, 10**12, 2500), (0, 2500, 1500)]:
+        arrays, lists = TopK(capacity=100), TopK(capacity=100)
+        for _ in range(6):
+            values = rng.integers(low, high, n)
+            arrays.add(values)
+            lists.add(values.tolist())
+        assert arrays.counts == lists.counts
+        assert list(arrays.counts) == list(lists.counts)  # the same insertion order
+        assert arrays.top(10) == lists.top(10)
+        assert (arrays.pruned, arrays.gave_up) == (lists.pruned, lists.gave_up)
+
+
+def fixed_layout_rows(n: int, seed: int) -> list[dict]:
+    """Rows whose Examples all share one byte layout (the fast decoder's case): a 64-byte
+    image, a 4-byte code with repeated values, a small label and a float pair."""
+    rng = np.random.default_rng(seed)
+    codes = rng.choice(
+        [b"AAAA", b"BBBB", b"CCCC", b"DDDD", b"EEEE"], n, p=[0.4, 0.3, 0.2, 0.05, 0.05]
+    )
+    return [
+        {
+            "image": rng.bytes(64),
+            "code": bytes(codes[i]),
+            "label": int(rng.integers(0, 10)),
+            "xy": rng.normal(size=2).astype(np.float32),
+        }
+        for i in range(n)
+    ]
+
+
+def test_fast_path_stats_equal_numpy_and_the_general_decoder(tmp_path: Path) -> None:
+    rows = fixed_layout_rows(6000, 8)
+    path = write(tmp_path / "f.tfrecord", rows)
+    fast = dataset_stats(profile_files([path]))
+    # Batches of 8 records are decoded one record at a time (the general decoder).
+    slow = dataset_stats(profile_files([path], batch_size=8))
+    codes, counts = np.unique([r["code"] for r in rows], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    top = [[codes[i].decode(), int(counts[i])] for i in order]
+    assert fast["features"]["code"]["top"] == top
+    assert fast["features"]["code"]["distinct"] == {"approx": 5, "exact": 5}
+    assert fast["features"]["code"]["value_bytes"] == {"min": 4, "mean": 4.0, "max": 4}
+    image = fast["features"]["image"]
+    assert image["top"] == [] and image["top_note"] == "(nearly all distinct: not tracked)"
+    assert abs(image["distinct"]["approx"] - 6000) < 6000 * 0.03
+    labels, label_counts = np.unique([r["label"] for r in rows], return_counts=True)
+    assert dict(fast["features"]["label"]["top"]) == dict(
+        zip(labels.tolist(), label_counts.tolist(), strict=True)
+    )
+    xy = np.concatenate([r["xy"] for r in rows]).astype(np.float64)
+    numbers = fast["features"]["xy"]["numbers"]
+    assert numbers["mean"] == pytest.approx(xy.mean(), rel=1e-9)
+    assert numbers["std"] == pytest.approx(xy.std(), rel=1e-9)
+    assert (numbers["min"], numbers["max"]) == (xy.min(), xy.max())
+    size = len(encode_example(rows[0]))
+    assert fast["record_bytes"]["min"] == fast["record_bytes"]["max"] == size
+    assert fast["stream_bytes"] == 6000 * (size + 16)
+    # The general decoder's figures: the same numbers (means and stds to rounding).
+    for name in fast["features"]:
+        a, b = fast["features"][name], slow["features"][name]
+        if "numbers" in a:
+            for key in ("mean", "std"):
+                assert a["numbers"][key] == pytest.approx(b["numbers"][key], rel=1e-12)
+                a["numbers"][key] = b["numbers"][key]
+        assert a == b, name
+    assert fast["record_bytes"] == slow["record_bytes"]
+    # Deterministic: the same document on every run.
+    assert dataset_stats(profile_files([path])) == dataset_stats(profile_files([path]))
