@@ -2,7 +2,7 @@
 
 `profile_files` reads the files batch by batch (CRC checked), decodes each batch into columns
 and folds them into per-feature sketches of fixed size, so memory does not depend on how many
-records there are. `sample` stops after that many records (the first ones, in file order).
+records there are. `sample=N` profiles N records drawn at random (seeded) from all the files.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,11 @@ from pipeline.inspect.sketches import (
     hash_crcs,
     hash_numbers,
 )
-from recordio import ExampleDecodeError, Kind, TFRecordReader, expand_paths
+from recordio import Compression, ExampleDecodeError, Kind, TFRecordReader, expand_paths
 from recordio.columns import Column, ColumnDecoder
+
+if TYPE_CHECKING:
+    from recordio import IndexedReader
 
 MAX_LENGTHS = 1000  # distinct value counts remembered per feature before only min/max are kept
 
@@ -149,23 +153,35 @@ def profile_files(
     patterns: Sequence[str],
     *,
     sample: int | None = None,
+    seed: int = 0,
     batch_size: int = 4096,
     verify: bool = True,
 ) -> DatasetProfile:
-    """Profile every record (or the first `sample`) of the TFRecord files of Examples.
+    """Profile every record of the TFRecord files of Examples, or a random sample of them.
 
-    Records are folded `batch_size` at a time (fewer when they are large).
+    `sample=N` profiles N records drawn uniformly at random without replacement from all the
+    files together (numpy's Generator seeded with `seed`: the same seed, the same records, so
+    the output is reproducible; another seed, another sample); all records when there are no
+    more than N. The files are counted first (O(1) with `.idx` sidecars, else a header scan),
+    then the chosen records are read in file order: by random access in a plain file or in a
+    GZIP file of several members that has a sidecar, else by reading the file through and
+    keeping them. Records are folded `batch_size` at a time (fewer when they are large).
     """
     if sample is not None and sample < 1:
         raise InputError(f"sample must be at least 1, got {sample}", params=("sample",))
+    if seed < 0:
+        raise InputError(f"seed must be >= 0, got {seed}", params=("seed",))
     paths = expand_paths(list(patterns))
     if not paths:
         raise InputError("no input files", params=("files",))
     profile = DatasetProfile(files=list(paths))
     feed = _Feed(profile, max(1, batch_size))
-    _read_all(feed, paths, verify, sample)
+    if sample is None:
+        _read_all(feed, paths, verify)
+    else:
+        _read_sample(feed, paths, sample, seed, verify)
     if profile.sampled:
-        # Reading stopped early: the file sizes say nothing about the records read.
+        # Only some records were read: the file sizes say nothing about them.
         profile.file_bytes = 0
     if not profile.records:
         raise InputError(f"{paths[0]}: no records")
@@ -213,30 +229,104 @@ class _Feed:
         self.records, self.bytes = [], 0
 
 
-def _read_all(feed: _Feed, paths: list[str], verify: bool, limit: int | None) -> None:
+def _read_all(feed: _Feed, paths: list[str], verify: bool) -> None:
     profile = feed.profile
-    taken = 0
     for path in paths:
-        if limit is not None and taken >= limit:
-            profile.sampled = True
-            break
         with contextlib.suppress(OSError):
             profile.file_bytes += os.path.getsize(path)
         with TFRecordReader(path, verify=verify) as reader:
             profile.compression.append(str(reader.compression))
             index, offset = 0, reader.offset
             for batch in reader.iter_batches(max_records=min(READ_BATCH, feed.size)):
-                if limit is not None and taken + len(batch) >= limit:
-                    batch = batch[: limit - taken]
-                    profile.sampled = True
                 feed.add(path, index, batch, reader.offset - offset)
                 index, offset = index + len(batch), reader.offset
-                taken += len(batch)
-                if profile.sampled:
-                    break
         feed.flush()
-        if profile.sampled:
-            break
+
+
+def _read_sample(feed: _Feed, paths: list[str], sample: int, seed: int, verify: bool) -> None:
+    from recordio import count_records
+
+    if "-" in paths:
+        raise InputError(
+            "sample draws from files it can count first; standard input cannot be read twice",
+            params=("sample",),
+        )
+    readers: list[IndexedReader | None] = []
+    counts: list[int] = []
+    codecs: list[Compression] = []
+    try:
+        for path in paths:
+            codec, reader = _random_access(path, verify)
+            codecs.append(codec)
+            readers.append(reader)
+            counts.append(len(reader) if reader is not None else count_records(path))
+        total = sum(counts)
+        if sample >= total:  # the sample is everything: one plain pass, in file order
+            _read_all(feed, paths, verify)
+            return
+        feed.profile.sampled = True
+        feed.profile.compression.extend(str(c) for c in codecs)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed])))
+        chosen = np.sort(rng.choice(total, size=sample, replace=False))
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        bounds = np.searchsorted(chosen, starts)
+        for f, path in enumerate(paths):
+            wanted = chosen[bounds[f] : bounds[f + 1]] - starts[f]
+            if not wanted.size:
+                continue
+            reader = readers[f]
+            if reader is not None:
+                for at in range(0, wanted.size, READ_BATCH):
+                    chunk = wanted[at : at + READ_BATCH]
+                    records = reader.take(chunk)
+                    feed.add(path, int(chunk[0]), records, sum(map(len, records)))
+            else:
+                _stream_sample(feed, path, wanted, verify)
+            feed.flush()
+    finally:
+        for reader in readers:
+            if reader is not None:
+                reader.close()
+
+
+def _random_access(path: str, verify: bool) -> tuple[Compression, IndexedReader | None]:
+    """The file's compression, and a reader for taking records at random where that is cheap:
+    a plain file (its index is a header scan) or a GZIP file of several members with a sidecar
+    index. A compressed file without a sidecar is read through instead: building its index
+    would inflate it all anyway, and a one-stream file cannot be entered in the middle."""
+    from recordio import IndexedReader, index_path
+    from recordio.compression import detect
+    from recordio.paths import exists, open_read
+
+    with open_read(path) as file:
+        codec = detect(file.read(12))
+    if codec is not Compression.NONE and not exists(index_path(path)):
+        return codec, None
+    reader = IndexedReader(path, verify=verify)
+    index = reader.record_index  # a sidecar is loaded (a stale one raises), else built
+    if index.compression is Compression.NONE or index.member_count > 1:
+        return index.compression, reader
+    reader.close()
+    return index.compression, None
+
+
+def _stream_sample(feed: _Feed, path: str, wanted: np.ndarray, verify: bool) -> None:
+    """Read `path` from the start, keeping the records at `wanted` (sorted indices)."""
+    done, position = 0, 0
+    with TFRecordReader(path, verify=verify) as reader:
+        for batch in reader.iter_batches(READ_BATCH):
+            end = position + len(batch)
+            upto = int(np.searchsorted(wanted, end))
+            if upto > done:
+                picks = wanted[done:upto]
+                records = [batch[i] for i in (picks - position).tolist()]
+                feed.add(path, int(picks[0]), records, sum(map(len, records)))
+                done = upto
+            position = end
+            if done == wanted.size:
+                break
+    if done < wanted.size:
+        raise InputError(f"{path}: holds fewer records than it was counted to hold ({position})")
 
 
 __all__ = ["DatasetProfile", "FeatureProfile", "profile_files"]

@@ -34,8 +34,17 @@ Sample = Annotated[
         "--sample",
         "-n",
         min=1,
-        help="Read only the first N records (default: all).",
+        help="Profile N records drawn uniformly at random from all the files together "
+        "(default: all records; all of them too when there are no more than N).",
         show_default=False,
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed",
+        min=0,
+        help="Seed of the --sample draw: the same seed draws the same records.",
     ),
 ]
 
@@ -84,6 +93,7 @@ def schema(
         typer.Option("--output", "-o", help="Write here instead of stdout.", show_default=False),
     ] = None,
     sample: Sample = None,
+    seed: Seed = 0,
     max_domain: Annotated[
         int,
         typer.Option(
@@ -96,16 +106,17 @@ def schema(
 
     A feature is fixed-length when every record holds it with the same number of values (a
     scalar when one), else variable-length; string features with few distinct values get
-    their domain. Reads all records (or --sample N) in one streaming pass.
+    their domain. Reads all records in one streaming pass, or --sample N records drawn at
+    random (seeded by --seed, so a run is reproducible) from all the files.
 
-    Example: recio schema 'data/train-*.tfrecord.gz' --sample 10000 -o schema.pbtxt
+    Example: recio schema 'data/train-*.tfrecord.gz' --sample 10000 --seed 1 -o schema.pbtxt
     """
     from pipeline.inspect import infer_schema, profile_files, render
 
     paths = _expand(files)
     if output is not None:
         check_output(output, paths, overwrite=overwrite)
-    inferred = infer_schema(profile_files(paths, sample=sample), max_domain=max_domain)
+    inferred = infer_schema(profile_files(paths, sample=sample, seed=seed), max_domain=max_domain)
     text = render(inferred, fmt.value)
     if output is None:
         sys.stdout.write(text)
@@ -149,6 +160,7 @@ def stats(
         typer.Option(help="--compare: largest allowed fraction of eval values unseen in train."),
     ] = 0.001,
     sample: Sample = None,
+    seed: Seed = 0,
     overwrite: Overwrite = False,
 ) -> None:
     """Statistics of Example records: sizes, and per feature presence, lengths and values.
@@ -158,21 +170,23 @@ def stats(
     With --compare TRAIN EVAL: flags features missing on one side, presence or mean that
     moved beyond the thresholds, and eval categories unseen in train. Means of int64 features
     whose values are nearly all distinct (ids, timestamps) are not compared.
+    --sample N profiles N records drawn uniformly at random (without replacement, seeded by
+    --seed: the same seed gives the same figures) from all the files together.
     Exit status: 0, or 3 when --compare finds anomalies.
 
-    Example: recio stats 'data/train-*.tfrecord.gz' --plot stats.png
+    Example: recio stats 'data/train-*.tfrecord.gz' --sample 10000 --seed 1 --plot stats.png
     """
     from pipeline.inspect import dataset_stats, plot_stats, profile_files
 
     if compare:
         if len(files) != 2:
             _console.abort("--compare takes exactly two inputs: TRAIN EVAL (quote globs)")
-        _compare(files, as_json, sample, max_presence_change, max_mean_shift, max_unseen)
+        _compare(files, as_json, sample, seed, max_presence_change, max_mean_shift, max_unseen)
         return
     paths = _expand(files)
     if plot is not None:
         check_output(plot, paths, overwrite=overwrite)
-    document = dataset_stats(profile_files(paths, sample=sample))
+    document = dataset_stats(profile_files(paths, sample=sample, seed=seed))
     if plot is not None:
         plot_stats(document, plot)
     if as_json:
@@ -187,14 +201,15 @@ def _compare(
     files: list[str],
     as_json: bool,
     sample: int | None,
+    seed: int,
     presence: float,
     mean: float,
     unseen: float,
 ) -> None:
     from pipeline.inspect import SkewThresholds, compare_profiles, profile_files
 
-    train = profile_files(_expand([files[0]]), sample=sample)
-    eval_ = profile_files(_expand([files[1]]), sample=sample)
+    train = profile_files(_expand([files[0]]), sample=sample, seed=seed)
+    eval_ = profile_files(_expand([files[1]]), sample=sample, seed=seed)
     anomalies = compare_profiles(train, eval_, SkewThresholds(presence, mean, unseen))
     if as_json:
         document = {

@@ -139,3 +139,43 @@ def test_convert_with_a_schema_fixes_kinds_and_adds_absent_columns(
     wrong = recio("convert", str(out), str(tmp_path / "x.tfrecord"), "--schema", str(schema),
                   cwd=repo_root, env=python_env)  # fmt: skip
     assert wrong.returncode == 2 and b"--schema" in wrong.stderr, wrong.stderr
+
+
+def test_stats_and_schema_sample_draws_seeded_records_from_all_files(
+    tmp_path: Path, repo_root: Path, python_env: dict[str, str]
+) -> None:
+    """--sample N --seed S: N records drawn at random from all the files, the same ones for
+    the same seed. Each record's `i` is its index over both files, so the draw is visible."""
+    first, second = tmp_path / "a.tfrecord", tmp_path / "b.tfrecord.gz"
+    write_records(str(first), [encode_example({"i": i}) for i in range(300)])
+    write_records(str(second), [encode_example({"i": i}) for i in range(300, 500)], "GZIP")
+
+    def stats(*args: str) -> dict:
+        done = recio("stats", str(first), str(second), "--json", *args, cwd=repo_root,
+                     env=python_env)  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode()
+        return json.loads(done.stdout)
+
+    doc = stats("--sample", "40", "--seed", "5")
+    assert (
+        doc["records"] == 40 and doc["sampled"] and doc["features"]["i"]["distinct"]["exact"] == 40
+    )
+    numbers = doc["features"]["i"]["numbers"]
+    assert numbers["max"] >= 300 and numbers["min"] < 300  # from both files
+    assert stats("--sample", "40", "--seed", "5") == doc
+    assert stats("--sample", "40", "--seed", "6")["features"]["i"]["numbers"] != numbers
+    # The default seed is fixed: reproducible too.
+    assert stats("--sample", "40") == stats("--sample", "40", "--seed", "0")
+    everything = stats("--sample", "500")
+    assert everything["records"] == 500 and not everything["sampled"]
+    table = recio("stats", str(first), str(second), "-n", "40", cwd=repo_root, env=python_env)
+    assert b"40 records (sample) in 2 files" in table.stdout
+    schema = recio("schema", str(first), str(second), "-f", "json", "--sample", "10", "--seed",
+                   "2", cwd=repo_root, env=python_env)  # fmt: skip
+    assert schema.returncode == 0, schema.stderr.decode()
+    assert [c["name"] for c in json.loads(schema.stdout)["columns"]] == ["i"]
+    bad = recio("stats", str(first), "--sample", "5", "--seed", "-1", cwd=repo_root,
+                env=python_env)  # fmt: skip
+    assert bad.returncode == 2 and b"--seed" in bad.stderr
+    helped = recio("stats", "--help", cwd=repo_root, env=python_env).stdout.decode()
+    assert "--seed" in helped and "same seed draws the same records" in " ".join(helped.split())

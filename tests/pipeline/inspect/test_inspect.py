@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import google_crc32c
 import numpy as np
 import pytest
 
+from pipeline.errors import InputError
 from pipeline.inspect import (
     compare_profiles,
     dataset_stats,
@@ -17,7 +19,7 @@ from pipeline.inspect import (
     to_metadata_proto,
 )
 from pipeline.inspect.sketches import HyperLogLog, TopK, hash_numbers
-from recordio import Kind, encode_example, write_records
+from recordio import Kind, encode_example, index_file, load_index, write_records
 from recordio.columns import Column, ColumnDecoder, _general_columns, decode_columns
 
 COLORS = ["red", "green", "blue"]
@@ -199,11 +201,83 @@ def test_skew_flags_drift_and_nothing_on_a_clean_split(tmp_path: Path) -> None:
     assert ("opt", "missing_in_eval") in found
 
 
-def test_sample_reads_only_the_first_records(tmp_path: Path) -> None:
-    path = write(tmp_path / "a.tfrecord", make_rows(3000, 1))
-    profile = profile_files([path], sample=1500)
-    assert profile.records == 1500 and profile.sampled
+def _id_files(folder: Path) -> tuple[list[str], int]:
+    """Four files whose records carry their index over all of them as `id`: plain, GZIP in one
+    stream (as TF and gzip(1) write it), recio's GZIP in many members with an index sidecar,
+    and ZLIB."""
+    ids = iter(range(10**6))
+
+    def records(n: int) -> list[bytes]:
+        return [encode_example({"id": next(ids), "x": float(i % 7)}) for i in range(n)]
+
+    plain = str(folder / "a.tfrecord")
+    write_records(plain, records(1000))
+    staged = folder / "staged.tfrecord"
+    write_records(str(staged), records(800))
+    one_stream = folder / "b.tfrecord.gz"
+    one_stream.write_bytes(gzip.compress(staged.read_bytes()))
+    staged.unlink()
+    members = str(folder / "c.tfrecord.gz")
+    write_records(members, records(900), "GZIP", member_bytes=4096)
+    index_file(members)
+    assert load_index(members).member_count > 1
+    zlib = str(folder / "d.tfrecord.zz")
+    write_records(zlib, records(300), "ZLIB")
+    return [plain, str(one_stream), members, zlib], 3000
+
+
+def _drawn(profile) -> list[int]:
+    counts = profile.features["id"].top.counts
+    assert set(counts.values()) == {1}  # no record twice
+    return sorted(counts)
+
+
+def test_sample_is_a_seeded_uniform_draw_over_all_files(tmp_path: Path) -> None:
+    files, total = _id_files(tmp_path)
+    profile = profile_files(files, sample=600, seed=3)
+    assert profile.records == 600 and profile.sampled
+    drawn = _drawn(profile)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([3])))
+    assert drawn == sorted(rng.choice(total, size=600, replace=False).tolist())
+    # From every file, the one-stream GZIP and ZLIB ones too, not only from the first.
+    assert {np.searchsorted([1000, 1800, 2700], i, side="right") for i in drawn} == {0, 1, 2, 3}
     assert dataset_stats(profile)["compression_ratio"] is None
+    assert dataset_stats(profile)["compression"] == ["GZIP", "NONE", "ZLIB"]
+    # Reproducible with the seed, another sample with another seed.
+    again = profile_files(files, sample=600, seed=3)
+    assert dataset_stats(again) == dataset_stats(profile)
+    other = _drawn(profile_files(files, sample=600, seed=4))
+    assert len(other) == 600 and other != drawn
+    # How a file is read (sidecar random access or read through) does not change the draw.
+    for path in files[:2]:
+        index_file(path)
+    assert _drawn(profile_files(files, sample=600, seed=3)) == drawn
+    assert _drawn(profile_files(files, sample=600, seed=3, verify=False)) == drawn
+
+
+def test_sample_of_all_or_more_reads_everything(tmp_path: Path) -> None:
+    files, total = _id_files(tmp_path)
+    whole = dataset_stats(profile_files(files))
+    for n in (total, total + 1, 10**9):
+        got = profile_files(files, sample=n)
+        assert got.records == total and not got.sampled
+        assert dataset_stats(got) == whole
+    nearly = profile_files(files, sample=total - 1, seed=9)
+    assert nearly.records == total - 1 and nearly.sampled
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([9])))
+    (left_out,) = set(range(total)) - set(rng.choice(total, size=total - 1, replace=False).tolist())
+    ids = nearly.features["id"].moments  # too many to count one by one: their sum tells
+    assert ids.count == total - 1
+    assert round(ids.mean * ids.count) == sum(range(total)) - left_out
+
+
+def test_sample_and_seed_are_checked(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.tfrecord", make_rows(10, 1))
+    with pytest.raises(InputError, match="sample must be at least 1"):
+        profile_files([path], sample=0)
+    with pytest.raises(InputError, match="seed must be >= 0") as caught:
+        profile_files([path], sample=5, seed=-1)
+    assert caught.value.params == ("seed",)
 
 
 def test_topk_counts_arrays_as_it_counts_lists() -> None:
