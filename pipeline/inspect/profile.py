@@ -90,11 +90,14 @@ class FeatureProfile:
             if len(self.lengths) > MAX_LENGTHS:
                 self.lengths_cut, self.lengths = True, Counter()
         if column.kind is Kind.BYTES:
-            if not self.top.gave_up:  # values are sliced out only while top values are counted
-                self.top.add(column.values)
             sizes = column.value_sizes()
-            self.distinct.add_hashes(hash_crcs(column.value_crc32c(), sizes))
+            hashes = hash_crcs(column.value_crc32c(), sizes)
+            self.distinct.add_hashes(hashes)
             self.value_bytes.add(sizes)
+            # Values are sliced out only while top values are counted, and not for a batch
+            # whose distinct hashes alone show that the feature is nearly all distinct.
+            if not self.top.gives_up_at(int(np.unique(hashes).size), int(hashes.size)):
+                self.top.add(column.values)
         elif column.kind is not None:
             values = column.values
             self.moments.add(values)

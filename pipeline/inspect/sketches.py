@@ -131,6 +131,19 @@ class TopK:
             self.counts = Counter(dict(self.counts.most_common(self.capacity)))
             self.pruned = True
 
+    def gives_up_at(self, distinct: int, n: int) -> bool:
+        """Give up now, without counting the next `n` values, when at least `distinct` of them
+        are distinct (e.g. their distinct 64-bit hashes) and that alone means `add` would give
+        up; True when it did. Counting them would reach the same state at a higher cost."""
+        if self.gave_up:
+            return True
+        held = max(len(self.counts), distinct)  # distinct values once the batch is counted
+        if self.pruned or held <= 2 * self.capacity or held < 0.9 * (self.seen + n):
+            return False
+        self.seen += n
+        self.gave_up, self.counts = True, Counter()
+        return True
+
     def _add_array(self, values: np.ndarray) -> None:
         counts = self.counts
         keys, found = _value_counts(values)

@@ -352,3 +352,21 @@ def test_fast_path_stats_equal_numpy_and_the_general_decoder(tmp_path: Path) -> 
     assert fast["record_bytes"] == slow["record_bytes"]
     # Deterministic: the same document on every run.
     assert dataset_stats(profile_files([path])) == dataset_stats(profile_files([path]))
+
+
+def test_topk_gives_up_from_distinct_hashes_as_counting_would() -> None:
+    rng = np.random.default_rng(6)
+    for batches in ([3000], [1500, 1500], [1000, 1000, 1000], [2500, 10]):
+        counted, skipped = TopK(), TopK()
+        for n in batches:
+            values = [rng.bytes(16) for _ in range(n)]
+            counted.add(values)
+            if not skipped.gives_up_at(len(set(values)), n):
+                skipped.add(values)
+            assert (skipped.gave_up, skipped.counts) == (counted.gave_up, counted.counts)
+    # Repeated values (600 distinct in 3,000): never given up early, counted exactly.
+    values = [bytes([i % 200, i % 6]) for i in range(3000)]
+    top = TopK()
+    assert not top.gives_up_at(len(set(values)), len(values))
+    top.add(values)
+    assert top.exact and len(top.counts) == 600
