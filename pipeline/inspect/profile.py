@@ -96,8 +96,9 @@ class FeatureProfile:
             self.value_bytes.add(sizes)
             # Values are sliced out only while top values are counted, and not for a batch
             # whose distinct hashes alone show that the feature is nearly all distinct.
-            if not self.top.gives_up_at(int(np.unique(hashes).size), int(hashes.size)):
-                self.top.add(column.values)
+            top = self.top
+            if not top.gave_up and not top.gives_up_at(np.unique(hashes).size, hashes.size):
+                top.add(column.values)
         elif column.kind is not None:
             values = column.values
             self.moments.add(values)
