@@ -31,7 +31,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for name in ("pyproject.toml", "setup.py", "recordio/_speedups.c"):
+    sources = ("recordio/_speedups.c", "pipeline/loaders/_imageops.c")
+    for name in ("pyproject.toml", "setup.py", *sources):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
 
