@@ -79,10 +79,20 @@ def assign_lanes(
 
 
 def rng(*key: int) -> np.random.Generator:
-    """A generator seeded by a tuple of non-negative ints (stable across numpy versions)."""
-    return np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence([int(k) & 0xFFFFFFFFFFFF for k in key]))
-    )
+    """A generator seeded by a tuple of non-negative ints (stable across numpy versions).
+
+    It is SeedSequence([k & (2**48 - 1) for k in key]), with the ints given as the 32-bit words
+    SeedSequence would split them into (low word first, a high word only when non-zero): the
+    same generator, made in a third of the time (the loader makes one per transform call).
+    """
+    words = []
+    for k in key:
+        k = int(k) & 0xFFFFFFFFFFFF
+        words.append(k & 0xFFFFFFFF)
+        if k >> 32:
+            words.append(k >> 32)
+    seed = np.random.SeedSequence(np.array(words, dtype=np.uint32))
+    return np.random.Generator(np.random.PCG64(seed))
 
 
 def shares(remaining: np.ndarray, batch: int) -> np.ndarray:

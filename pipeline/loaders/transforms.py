@@ -16,9 +16,10 @@ generator (seed, epoch, position), not from the job's per-key seeds: the job mak
 the loader a new variant of each image every epoch.
 
 `ImageAugment` runs a C kernel (`pipeline.loaders._imageops`, built by setup.py when a compiler
-is present) that does all of it in one pass per image, about ten times faster than numpy's
-gathers and float passes; without it (or with RECIO_PURE_PYTHON=1) `_augment_numpy` runs, the
-twin that defines the results: both give the same arrays, bit for bit. `KERNEL` says which.
+is present) that does all of it in one pass per image, about fifteen times faster than numpy's
+gathers and float passes on 28x28 uint8 images. Without it (or with RECIO_PURE_PYTHON=1)
+`_augment_numpy` runs, the twin that defines the results: both give the same arrays, bit for
+bit. `KERNEL` says which one runs.
 """
 
 from __future__ import annotations

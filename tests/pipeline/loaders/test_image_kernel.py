@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,16 @@ def draws(
     return flips[flip], top, left, delta, factor
 
 
+@pytest.fixture(params=["ssse3", "scalar"])
+def column_pass(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Runs a test with the SSSE3 column pass (where the CPU has it) and without."""
+    if _imageops is None:
+        pytest.skip(f"kernel: {transforms.KERNEL}")
+    was = _imageops.use_ssse3(request.param == "ssse3")
+    yield request.param
+    _imageops.use_ssse3(was)
+
+
 def both(x: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
     ours = transforms._augment_c(x, *args)  # type: ignore[arg-type]
     twin = transforms._augment_numpy(x, *args)  # type: ignore[arg-type]
@@ -60,12 +71,12 @@ def assert_same(ours: np.ndarray, twin: np.ndarray) -> None:
 
 @needs_kernel
 @pytest.mark.parametrize("dtype", ["uint8", "float32"])
-@pytest.mark.parametrize("shape", [(7, 28, 28), (5, 13, 9, 1), (4, 11, 17, 3)])
+@pytest.mark.parametrize("shape", [(7, 28, 28), (5, 13, 9, 1), (4, 11, 17, 3), (2, 5, 300)])
 @pytest.mark.parametrize("crop", ["none", "one pixel", "85 %", "full"])
 @pytest.mark.parametrize("flip", ["none", "all", "some"])
 @pytest.mark.parametrize("color", ["plain", "brightness", "contrast", "both"])
 def test_the_c_kernel_equals_numpy(
-    dtype: str, shape: tuple[int, ...], crop: str, flip: str, color: str
+    dtype: str, shape: tuple[int, ...], crop: str, flip: str, color: str, column_pass: str
 ) -> None:
     rng = np.random.default_rng(list(map(ord, dtype + crop + flip + color)) + list(shape))
     x = images(rng, shape, dtype)
@@ -84,7 +95,7 @@ def test_the_c_kernel_equals_numpy(
 
 
 @needs_kernel
-def test_the_c_kernel_equals_numpy_on_random_shapes_and_dtypes() -> None:
+def test_the_c_kernel_equals_numpy_on_random_shapes_and_dtypes(column_pass: str) -> None:
     """Sizes from 1 pixel up, any window, float64 / int16 inputs (made float32 first)."""
     rng = np.random.default_rng(11)
     for _ in range(300):

@@ -14,6 +14,7 @@ from pipeline.loaders import (
     NumpyLoader,
     WorkerOptions,
 )
+from pipeline.loaders._plan import rng
 from pipeline.loaders.transforms import Compose, ImageAugment, Standardize, crop_and_resize
 from pipeline.options import AugmentOptions
 from tests.pipeline.loaders.loader_data import fmnist_arrays, with_noise, write_fmnist
@@ -135,3 +136,14 @@ def test_image_augment_flips_on_a_fixed_draw() -> None:
     flips = np.random.default_rng(1).random(2) < 0.5
     for i in range(2):
         np.testing.assert_array_equal(out[i], img[i, :, ::-1] if flips[i] else img[i])
+
+
+def test_the_loaders_generators_are_the_seed_sequence_of_their_key() -> None:
+    """rng(*key) hands SeedSequence 32-bit words: the generator of the key as a list of ints."""
+    edges = [0, 1, 2**32 - 1, 2**32, 2**32 + 7, 2**48 - 1, 2**48, 2**48 + 5, 2**64 + 3]
+    keys = [(a, b) for a in edges for b in edges] + [tuple(range(7)), (0x7A4E, 3, 1, 0, 2, 99)]
+    for key in keys:
+        listed = [k & 0xFFFFFFFFFFFF for k in key]
+        reference = np.random.Generator(np.random.PCG64(np.random.SeedSequence(listed)))
+        ours = rng(*key).integers(0, 2**62, 8)
+        np.testing.assert_array_equal(ours, reference.integers(0, 2**62, 8), err_msg=str(key))
