@@ -222,7 +222,7 @@ def timed(run: Callable[[], int], reps: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="6,000 records, one repetition")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=9, help="epochs timed per reader")
     parser.add_argument("--out", default=str(ROOT / "bench" / "out" / "fmnist"))
     parser.add_argument("--workers", type=int, default=2, help="NumpyLoader processes")
     parser.add_argument("--shuffle-only", action="store_true",
