@@ -454,11 +454,12 @@ static PyObject *py_augment(PyObject *self, PyObject *args) {
             }
         }
     }
+    int no_groups = job.shuffles == NULL;
 #else
-    job.shuffles = PyMem_RawMalloc(1);
+    int no_groups = 0; /* no SSSE3 path: no groups to hold */
 #endif
     if (!job.band || !job.rows || !job.img || !job.mean || !job.colsum || !job.col_lo || !job.col_hi ||
-        !job.shuffles) {
+        no_groups) {
         PyErr_NoMemory();
         goto done;
     }
@@ -513,7 +514,5 @@ PyMODINIT_FUNC PyInit__imageops(void) {
     __builtin_cpu_init();
     have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
 #endif
-    PyObject *m = PyModule_Create(&module);
-    if (m == NULL) return NULL;
-    return m;
+    return PyModule_Create(&module);
 }
